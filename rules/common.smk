@@ -1,0 +1,139 @@
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from dlrepro.config import check_config  # noqa: E402
+from dlrepro.datasets import get_spec  # noqa: E402
+from dlrepro.errors import ConfigError  # noqa: E402
+from dlrepro.tables import config_hash  # noqa: E402
+
+SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+
+try:
+    check_config(config, SCHEMA)
+except ConfigError as exc:
+    raise WorkflowError(f"Invalid configuration: {exc}") from None
+validate(config, schema="../schemas/config.schema.yaml")
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    epochs=r"\d+",
+    model="perceptron|mlp|lenet",
+    part="train|test",
+
+
+# ----------------------------------------------------------------------------- general
+
+
+def is_enabled(experiment):
+    """Whether `rule all` builds this experiment."""
+    return bool(config["experiments"].get(experiment, False))
+
+
+def get_seeds(experiment):
+    """The experiment's seeds, or the global ones."""
+    return config.get(experiment, {}).get("seeds") or config["seeds"]
+
+
+def get_epochs(epochs):
+    """Epochs actually trained: the configured number, capped by max_epochs."""
+    cap = config["max_epochs"]
+    return min(int(epochs), cap) if cap else int(epochs)
+
+
+def get_config_hash():
+    """Short hash of the whole (validated) config, recorded in every table."""
+    return config_hash(config)
+
+
+def get_fetch_params(dataset, options=None):
+    """Parameters of a dataset's download rule."""
+    return {
+        "dataset": dataset,
+        "source": config["datasets"][dataset]["source"],
+        "mirror": config["data_mirror"],
+        "options": dict(options or {}),
+        "synthetic": {
+            "seed": config["synthetic"]["seed"],
+            **config["synthetic"].get(dataset, {}),
+        },
+    }
+
+
+def get_raw_files(dataset, directory, options=None):
+    """Paths of a dataset's raw files (the download rule's outputs)."""
+    spec = get_spec(dataset, options)
+    return [f"{directory}/{f.name}" for f in spec.files if not f.optional]
+
+
+# ----------------------------------------------------------------------------- MNIST
+
+
+def get_mnist_runs():
+    """(model, epochs) for every configured MNIST run."""
+    return [
+        (model, epochs)
+        for model, spec in config["mnist"]["models"].items()
+        for epochs in spec["epochs"]
+    ]
+
+
+def get_mnist_metrics():
+    return [
+        f"results/mnist/{model}/e{epochs}/seed{seed}/metrics.json"
+        for model, epochs in get_mnist_runs()
+        for seed in get_seeds("mnist")
+    ]
+
+
+def get_mnist_histories():
+    return [
+        f"results/mnist/{model}/e{epochs}/seed{seed}/history.csv"
+        for model, epochs in get_mnist_runs()
+        for seed in get_seeds("mnist")
+    ]
+
+
+def get_mnist_part(wildcards):
+    """Raw IDX files of one MNIST part (train or test)."""
+    from dlrepro.mnist import PARTS
+
+    images, labels = PARTS[wildcards.part]
+    return {
+        "images": f"resources/mnist/{images}",
+        "labels": f"resources/mnist/{labels}",
+        "manifest": "resources/mnist/manifest.json",
+    }
+
+
+def get_mnist_train_params(wildcards):
+    """Model settings of one MNIST run."""
+    spec = config["mnist"]["models"][wildcards.model]
+    return {
+        "model": wildcards.model,
+        "optimizer": spec["optimizer"],
+        "learning_rate": spec["learning_rate"],
+        "batch_size": spec["batch_size"],
+        "epochs": get_epochs(wildcards.epochs),
+        "epochs_requested": int(wildcards.epochs),
+    }
+
+
+def get_mnist_output():
+    return ["results/tables/mnist.csv", "results/tables/mnist.md"]
+
+
+# ----------------------------------------------------------------------------- all
+
+
+def get_final_output():
+    """Everything `rule all` builds, from the enabled experiments."""
+    outputs = []
+    if is_enabled("mnist"):
+        outputs += get_mnist_output()
+    return outputs

@@ -1,0 +1,115 @@
+# MNIST: normalisation -> validation split -> training -> evaluation -> table.
+
+
+rule normalise_mnist:
+    input:
+        unpack(get_mnist_part),
+    output:
+        "results/mnist/data/{part}.nc",
+    log:
+        "logs/mnist/normalise_{part}.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/mnist_normalise.py"
+
+
+rule split_mnist:
+    input:
+        "results/mnist/data/train.nc",
+    output:
+        "results/mnist/data/validation.nc",
+    params:
+        fraction=config["mnist"]["validation_fraction"],
+        method=config["mnist"]["validation_method"],
+        seed=config["mnist"]["split_seed"],
+    log:
+        "logs/mnist/split.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/mnist_split.py"
+
+
+rule train_mnist:
+    input:
+        train="results/mnist/data/train.nc",
+        split="results/mnist/data/validation.nc",
+    output:
+        model="results/mnist/{model}/e{epochs}/seed{seed}/model.keras",
+        history=report(
+            "results/mnist/{model}/e{epochs}/seed{seed}/history.csv",
+            caption="../report/mnist_history.rst",
+            category="MNIST",
+            subcategory="training histories",
+            labels={"model": "{model}", "epochs": "{epochs}", "seed": "{seed}"},
+        ),
+    params:
+        run=get_mnist_train_params,
+        checkpoints="results/mnist/{model}/e{epochs}/seed{seed}/checkpoints",
+    log:
+        "logs/mnist/train_{model}_e{epochs}_seed{seed}.log",
+    benchmark:
+        "benchmarks/mnist/train_{model}_e{epochs}_seed{seed}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=1,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/mnist_train.py"
+
+
+rule evaluate_mnist:
+    input:
+        model="results/mnist/{model}/e{epochs}/seed{seed}/model.keras",
+        test="results/mnist/data/test.nc",
+    output:
+        "results/mnist/{model}/e{epochs}/seed{seed}/metrics.json",
+    params:
+        run=get_mnist_train_params,
+    log:
+        "logs/mnist/evaluate_{model}_e{epochs}_seed{seed}.log",
+    benchmark:
+        "benchmarks/mnist/evaluate_{model}_e{epochs}_seed{seed}.tsv"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=10,
+        gpu=1,
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/mnist_evaluate.py"
+
+
+rule table_mnist:
+    input:
+        metrics=get_mnist_metrics(),
+    output:
+        csv=report(
+            "results/tables/mnist.csv",
+            caption="../report/mnist_table.rst",
+            category="MNIST",
+            subcategory="tables",
+        ),
+        md="results/tables/mnist.md",
+    params:
+        config_hash=get_config_hash(),
+    log:
+        "logs/tables/mnist.log",
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/mnist_table.py"

@@ -1,0 +1,397 @@
+"""Data acquisition shared by every experiment.
+
+A dataset is described by a :class:`DatasetSpec`: the raw files it needs (each with its
+canonical URLs and accepted checksums), and optionally an *embedded* source (a copy
+shipped by a Python package: a stand-in, never a reproduction) and a *synthetic*
+generator (tiny data in the same raw formats, for tests and CI).
+
+:func:`acquire` resolves a ``source``:
+
+``auto``      the mirror, else the canonical download (file by file), else the embedded
+              copy (with a warning), else a one-line error per missing file.
+``mirror``    only the ``data_mirror`` directory.
+``download``  only the canonical URLs (pooch, with retries).
+``embedded``  only the package copy.
+``synthetic`` only the generator.
+
+Real files, once verified, are also kept in a ``cache`` directory (not a workflow
+output): a rerun, or regenerating every result from scratch, takes them from there
+after re-checking their checksum instead of downloading them again.
+
+Every file taken from the mirror or a download is verified against its checksums before
+use; a mismatch is reported and the file is never used.  The result is written as the
+expected file names in ``dest`` plus ``manifest.json`` recording where each file came
+from, its sha256, and the dataset's label: ``real``, ``stand-in`` or ``synthetic``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import DataError, DataUnavailableError
+from .io import atomic_path, write_json
+
+SOURCES = ("auto", "mirror", "download", "embedded", "synthetic")
+LABELS = {"mirror": "real", "download": "real", "embedded": "stand-in", "synthetic": "synthetic"}
+
+log = logging.getLogger("dlrepro")
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """An accepted checksum: ``sha256`` of the bytes or ``git_blob`` (``git hash-object``)."""
+
+    kind: str
+    value: str
+    variant: str = "canonical"
+
+    def __post_init__(self):
+        if self.kind not in ("sha256", "git_blob"):
+            raise ValueError(f"unknown checksum kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One raw file of a dataset.
+
+    ``name`` is the file name written to the dataset directory; ``aliases`` are other
+    names under which the same bytes circulate (searched in the mirror too).
+    A file with no checksum cannot be verified: it is used with a warning.
+    An ``optional`` file may be missing (e.g. SI650's unlabelled ``testdata.txt``).
+    """
+
+    name: str
+    checksums: tuple[Checksum, ...] = ()
+    urls: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    optional: bool = False
+    how_to_get: str = ""
+
+    def describe_checksums(self) -> str:
+        if not self.checksums:
+            return "no published checksum"
+        return " or ".join(f"{c.kind} {c.value}" for c in self.checksums)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset: its raw files and optional embedded/synthetic providers.
+
+    ``embedded(dest, logger)`` and ``synthetic(dest, options, logger)`` write the files
+    named in ``files`` (same raw formats) into ``dest`` and return a dict of extra
+    manifest entries (e.g. what package the copy came from).
+    ``downloader(remote, dest_path, logger)`` replaces the plain URL download for
+    datasets that need a client (e.g. Kaggle); it returns True on success.
+    """
+
+    name: str
+    files: tuple[RemoteFile, ...]
+    embedded: Callable[[Path, logging.Logger], dict] | None = None
+    embedded_description: str = ""
+    synthetic: Callable[[Path, dict, logging.Logger], dict] | None = None
+    downloader: Callable[[RemoteFile, Path, logging.Logger], bool] | None = None
+    citation: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def required(self) -> tuple[RemoteFile, ...]:
+        return tuple(f for f in self.files if not f.optional)
+
+
+# --------------------------------------------------------------------------- checksums
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_blob_id(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """The id ``git hash-object`` prints for the file."""
+    size = os.path.getsize(path)
+    digest = hashlib.sha1(f"blob {size}\0".encode())
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def match_checksum(path: str | os.PathLike, remote: RemoteFile) -> Checksum | None:
+    """Return the accepted checksum the file matches, or None."""
+    computed: dict[str, str] = {}
+    for checksum in remote.checksums:
+        if checksum.kind not in computed:
+            computed[checksum.kind] = (
+                file_sha256(path) if checksum.kind == "sha256" else git_blob_id(path)
+            )
+        if computed[checksum.kind] == checksum.value.lower():
+            return checksum
+    return None
+
+
+def verify(path: str | os.PathLike, remote: RemoteFile) -> Checksum | None:
+    """Check ``path`` against ``remote``'s checksums; raise :class:`DataError` on mismatch.
+
+    Returns the matching checksum, or None when the file has no published checksum.
+    """
+    if not remote.checksums:
+        return None
+    found = match_checksum(path, remote)
+    if found is None:
+        size = os.path.getsize(path)
+        raise DataError(
+            f"{path}: checksum mismatch ({size} bytes, sha256 {file_sha256(path)}); "
+            f"expected {remote.describe_checksums()} for {remote.name} - corrupted or "
+            "truncated file, not used"
+        )
+    return found
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def find_in_mirror(mirror: str | os.PathLike, remote: RemoteFile) -> list[Path]:
+    """All files under ``mirror`` (recursively) named like ``remote`` or an alias."""
+    names = (remote.name, *remote.aliases)
+    hits: list[Path] = []
+    for root, _dirs, files in os.walk(mirror, followlinks=True):
+        for name in names:
+            if name in files:
+                hits.append(Path(root) / name)
+    # the canonical name first, then aliases; shallow paths first; stable order
+    return sorted(hits, key=lambda p: (names.index(p.name), len(p.parts), str(p)))
+
+
+def download_url(url: str, dest: Path, retries: int = 3, timeout: float = 60.0) -> None:
+    """Download ``url`` to ``dest`` with pooch, retrying with back-off."""
+    import pooch
+
+    downloader = pooch.HTTPDownloader(timeout=timeout, progressbar=False)
+    last: Exception | None = None
+    for attempt in range(1, retries + 1):
+        try:
+            with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+                fetched = pooch.retrieve(
+                    url, known_hash=None, fname=dest.name, path=tmp, downloader=downloader
+                )
+                os.replace(fetched, dest)
+            return
+        except Exception as exc:  # network errors come in many types
+            last = exc
+            if attempt < retries:
+                time.sleep(min(2**attempt, 10))
+    raise ConnectionError(f"{type(last).__name__}: {last}".splitlines()[0][:300])
+
+
+def _copy_verified(src: Path, dest: Path, remote: RemoteFile) -> Checksum | None:
+    checksum = verify(src, remote)
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
+    return checksum
+
+
+def _from_mirror(remote, mirror, dest, logger, problems) -> dict | None:
+    if not mirror:
+        problems.append("no data_mirror configured")
+        return None
+    if not Path(mirror).is_dir():
+        problems.append(f"data_mirror {mirror} is not a directory")
+        return None
+    candidates = find_in_mirror(mirror, remote)
+    if not candidates:
+        problems.append(f"not found in data_mirror {mirror}")
+    for candidate in candidates:
+        try:
+            checksum = _copy_verified(candidate, dest, remote)
+        except DataError as exc:
+            logger.error("%s", exc)
+            problems.append(f"mirror copy {candidate} failed its checksum")
+            continue
+        if checksum is None:
+            logger.warning("%s: no published checksum; used unverified", candidate)
+        return {"origin": str(candidate), "via": "mirror", "checksum": _ck(checksum)}
+    return None
+
+
+def _from_download(remote, spec, dest, logger, problems, retries) -> dict | None:
+    if spec.downloader is not None:
+        try:
+            if spec.downloader(remote, dest, logger):
+                checksum = verify(dest, remote)
+                return {"origin": "client", "via": "download", "checksum": _ck(checksum)}
+            problems.append("download client unavailable")
+        except DataError as exc:
+            dest.unlink(missing_ok=True)
+            logger.error("%s", exc)
+            problems.append("downloaded copy failed its checksum")
+        except Exception as exc:
+            dest.unlink(missing_ok=True)
+            problems.append(f"download client failed ({type(exc).__name__}: {exc})")
+    for url in remote.urls:
+        try:
+            download_url(url, dest, retries=retries)
+        except Exception as exc:
+            problems.append(f"download {url} failed ({exc})")
+            continue
+        try:
+            checksum = verify(dest, remote)
+        except DataError as exc:
+            dest.unlink(missing_ok=True)
+            logger.error("%s", exc)
+            problems.append(f"download {url} failed its checksum")
+            continue
+        return {"origin": url, "via": "download", "checksum": _ck(checksum)}
+    if not remote.urls and spec.downloader is None:
+        problems.append("no download URL known")
+    return None
+
+
+def _ck(checksum: Checksum | None) -> dict | None:
+    if checksum is None:
+        return None
+    return {"kind": checksum.kind, "value": checksum.value, "variant": checksum.variant}
+
+
+def _missing_line(spec: DatasetSpec, remote: RemoteFile, problems: Iterable[str]) -> str:
+    urls = " or ".join(remote.urls) if remote.urls else "no public URL"
+    how = f" {remote.how_to_get}" if remote.how_to_get else ""
+    return (
+        f"{spec.name}: cannot obtain {remote.name} (expected {remote.describe_checksums()}; "
+        f"canonical source {urls}; tried: {'; '.join(problems)}).{how} To pre-stage it, put "
+        f"{remote.name} in a directory and set config key data_mirror to that directory."
+    )
+
+
+def acquire(
+    spec: DatasetSpec,
+    dest: str | os.PathLike,
+    source: str = "auto",
+    mirror: str | None = None,
+    synthetic_options: dict | None = None,
+    logger: logging.Logger = log,
+    retries: int = 3,
+    cache: str | os.PathLike | None = None,
+) -> dict:
+    """Fetch ``spec``'s files into ``dest`` and write ``dest/manifest.json``.
+
+    Returns the manifest.  Raises :class:`DataUnavailableError` (one line per missing
+    file) when no allowed source can provide the required files.
+    """
+    if source not in SOURCES:
+        raise DataError(f"config key datasets.{spec.name}.source: {source!r} is not one of {SOURCES}")
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    manifest: dict = {"dataset": spec.name, "requested_source": source, "files": {}}
+
+    if source in ("auto", "mirror", "download"):
+        real = _acquire_real(spec, dest, source, mirror, logger, retries, cache)
+        if real is not None:
+            files, missing = real
+            if not missing:
+                via = {entry["via"] for entry in files.values() if entry} or {"mirror"}
+                manifest.update(source="+".join(sorted(via)), label="real", files=files)
+                return _finish(manifest, dest, logger)
+            if source != "auto" or spec.embedded is None:
+                raise DataUnavailableError("\n".join(missing))
+            logger.warning(
+                "%s: real data unavailable, falling back to the embedded stand-in (%s):\n%s",
+                spec.name,
+                spec.embedded_description,
+                "\n".join(missing),
+            )
+
+    if source in ("auto", "embedded"):
+        if spec.embedded is None:
+            raise DataUnavailableError(
+                f"{spec.name}: no embedded copy exists (config key datasets.{spec.name}.source)"
+            )
+        logger.warning(
+            "%s: using the embedded copy (%s): results are a STAND-IN, not a reproduction",
+            spec.name,
+            spec.embedded_description,
+        )
+        extra = spec.embedded(dest, logger) or {}
+        manifest.update(source="embedded", label="stand-in", embedded=spec.embedded_description)
+        manifest.update(extra)
+        return _finish(manifest, dest, logger, hash_files=True)
+
+    # synthetic
+    if spec.synthetic is None:
+        raise DataUnavailableError(f"{spec.name}: no synthetic generator exists")
+    extra = spec.synthetic(dest, dict(synthetic_options or {}), logger) or {}
+    manifest.update(source="synthetic", label="synthetic", synthetic_options=synthetic_options or {})
+    manifest.update(extra)
+    return _finish(manifest, dest, logger, hash_files=True)
+
+
+def _from_cache(remote, cache, dest, logger) -> dict | None:
+    if not cache or not remote.checksums:
+        return None
+    cached = Path(cache) / remote.name
+    if not cached.is_file():
+        return None
+    try:
+        checksum = _copy_verified(cached, dest, remote)
+    except DataError as exc:
+        logger.error("%s (cached copy removed)", exc)
+        cached.unlink(missing_ok=True)
+        return None
+    return {"origin": f"cache {cached}", "via": "cache", "checksum": _ck(checksum)}
+
+
+def _to_cache(remote, cache, src: Path) -> None:
+    if not cache or not remote.checksums:
+        return
+    target = Path(cache) / remote.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(src, tmp)
+
+
+def _acquire_real(spec, dest, source, mirror, logger, retries, cache=None):
+    files: dict = {}
+    missing: list[str] = []
+    for remote in spec.files:
+        target = dest / remote.name
+        problems: list[str] = []
+        entry = _from_cache(remote, cache, target, logger)
+        if entry is None and source in ("auto", "mirror"):
+            entry = _from_mirror(remote, mirror, target, logger, problems)
+        if entry is None and source in ("auto", "download"):
+            entry = _from_download(remote, spec, target, logger, problems, retries)
+        if entry is None:
+            if remote.optional:
+                logger.warning("%s: optional file %s not available (%s)", spec.name, remote.name, "; ".join(problems))
+                target.unlink(missing_ok=True)
+                continue
+            missing.append(_missing_line(spec, remote, problems))
+            continue
+        logger.info("%s: %s from %s", spec.name, remote.name, entry["origin"])
+        if entry["via"] != "cache":
+            _to_cache(remote, cache, target)
+        files[remote.name] = entry
+    return files, missing
+
+
+def _finish(manifest: dict, dest: Path, logger, hash_files: bool = False) -> dict:
+    for name, entry in list(manifest["files"].items()):
+        entry["sha256"] = file_sha256(dest / name)
+    if hash_files:
+        for path in sorted(dest.iterdir()):
+            if path.is_file() and path.name != "manifest.json" and not path.name.startswith("."):
+                manifest["files"].setdefault(path.name, {"via": manifest["source"]})
+                manifest["files"][path.name]["sha256"] = file_sha256(path)
+    write_json(manifest, dest / "manifest.json")
+    logger.info("%s: source=%s label=%s", manifest["dataset"], manifest["source"], manifest["label"])
+    return manifest
