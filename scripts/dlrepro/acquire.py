@@ -32,9 +32,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .errors import DataError, DataUnavailableError
 from .io import atomic_path, write_json
