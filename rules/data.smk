@@ -10,12 +10,12 @@ rule fetch_mnist:
     output:
         files=get_raw_files("mnist", "resources/mnist"),
         manifest="resources/mnist/manifest.json",
-    params:
-        fetch=get_fetch_params("mnist"),
-        cache="resources/cache/mnist",
     log:
         "logs/fetch/mnist.log",
     conda:
         "../envs/data.yaml"
+    params:
+        fetch=get_fetch_params("mnist"),
+        cache="resources/cache/mnist",
     script:
         "../scripts/fetch_dataset.py"

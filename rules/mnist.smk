@@ -8,11 +8,11 @@ rule normalise_mnist:
         "results/mnist/data/{part}.nc",
     log:
         "logs/mnist/normalise_{part}.log",
+    conda:
+        "../envs/data.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/mnist_normalise.py"
 
@@ -22,17 +22,17 @@ rule split_mnist:
         "results/mnist/data/train.nc",
     output:
         "results/mnist/data/validation.nc",
+    log:
+        "logs/mnist/split.log",
+    conda:
+        "../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         fraction=config["mnist"]["validation_fraction"],
         method=config["mnist"]["validation_method"],
         seed=config["mnist"]["split_seed"],
-    log:
-        "logs/mnist/split.log",
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/mnist_split.py"
 
@@ -50,20 +50,20 @@ rule train_mnist:
             subcategory="training histories",
             labels={"model": "{model}", "epochs": "{epochs}", "seed": "{seed}"},
         ),
-    params:
-        run=get_mnist_train_params,
-        checkpoints="results/mnist/{model}/e{epochs}/seed{seed}/checkpoints",
     log:
         "logs/mnist/train_{model}_e{epochs}_seed{seed}.log",
     benchmark:
         "benchmarks/mnist/train_{model}_e{epochs}_seed{seed}.tsv"
+    conda:
+        "../envs/train.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=120,
         gpu=1,
-    conda:
-        "../envs/train.yaml"
+    params:
+        run=get_mnist_train_params,
+        checkpoints="results/mnist/{model}/e{epochs}/seed{seed}/checkpoints",
     script:
         "../scripts/mnist_train.py"
 
@@ -74,19 +74,19 @@ rule evaluate_mnist:
         test="results/mnist/data/test.nc",
     output:
         "results/mnist/{model}/e{epochs}/seed{seed}/metrics.json",
-    params:
-        run=get_mnist_train_params,
     log:
         "logs/mnist/evaluate_{model}_e{epochs}_seed{seed}.log",
     benchmark:
         "benchmarks/mnist/evaluate_{model}_e{epochs}_seed{seed}.tsv"
+    conda:
+        "../envs/train.yaml"
     threads: 2
     resources:
         mem_mb=2000,
         runtime=10,
         gpu=1,
-    conda:
-        "../envs/train.yaml"
+    params:
+        run=get_mnist_train_params,
     script:
         "../scripts/mnist_evaluate.py"
 
@@ -102,14 +102,14 @@ rule table_mnist:
             subcategory="tables",
         ),
         md="results/tables/mnist.md",
-    params:
-        config_hash=get_config_hash(),
     log:
         "logs/tables/mnist.log",
+    conda:
+        "../envs/report.yaml"
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../envs/report.yaml"
+    params:
+        config_hash=get_config_hash(),
     script:
         "../scripts/mnist_table.py"

@@ -118,7 +118,9 @@ def test_verified_files_are_cached_and_reused_without_mirror(tmp_path):
 def test_git_blob_id_matches_git(tmp_path):
     path = tmp_path / "f.txt"
     path.write_bytes(b"some bytes\n\x00\x01")
-    expected = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True).stdout.strip()
+    expected = subprocess.run(
+        ["git", "hash-object", str(path)], capture_output=True, text=True
+    ).stdout.strip()
     assert acq.git_blob_id(path) == expected
     remote = acq.RemoteFile("f.txt", checksums=(acq.Checksum("git_blob", expected, "v"),))
     assert acq.verify(path, remote).variant == "v"

@@ -108,8 +108,15 @@ def test_synthetic_data_has_mnist_shape_and_all_classes():
 
 def test_mnist_table_rows_and_labels():
     runs = [
-        {"model": "mlp", "epochs": 20, "epochs_requested": 20, "seed": s, "accuracy": a,
-         "source_label": "real", "parameters": 118282}
+        {
+            "model": "mlp",
+            "epochs": 20,
+            "epochs_requested": 20,
+            "seed": s,
+            "accuracy": a,
+            "source_label": "real",
+            "parameters": 118282,
+        }
         for s, a in ((1, 0.95), (2, 0.96))
     ]
     df, notes = mnist.mnist_table(runs)

@@ -32,9 +32,13 @@ def data():
 def test_resume_equals_uninterrupted_run(tmp_path, data):
     x, y = data
     full, hist_full = training.fit(_build, x, y, epochs=4, batch_size=32, seed=5, workdir=tmp_path / "a")
-    _, part = training.fit(_build, x, y, epochs=4, batch_size=32, seed=5, workdir=tmp_path / "b", stop_after=2)
+    _, part = training.fit(
+        _build, x, y, epochs=4, batch_size=32, seed=5, workdir=tmp_path / "b", stop_after=2
+    )
     assert len(part) == 2
-    resumed, hist_resumed = training.fit(_build, x, y, epochs=4, batch_size=32, seed=5, workdir=tmp_path / "b")
+    resumed, hist_resumed = training.fit(
+        _build, x, y, epochs=4, batch_size=32, seed=5, workdir=tmp_path / "b"
+    )
     assert [h["epoch"] for h in hist_resumed] == [1, 2, 3, 4]
     assert [h["loss"] for h in hist_resumed] == [h["loss"] for h in hist_full]
     for a, b in zip(full.get_weights(), resumed.get_weights(), strict=True):

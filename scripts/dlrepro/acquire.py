@@ -132,9 +132,7 @@ def match_checksum(path: str | os.PathLike, remote: RemoteFile) -> Checksum | No
     computed: dict[str, str] = {}
     for checksum in remote.checksums:
         if checksum.kind not in computed:
-            computed[checksum.kind] = (
-                file_sha256(path) if checksum.kind == "sha256" else git_blob_id(path)
-            )
+            computed[checksum.kind] = file_sha256(path) if checksum.kind == "sha256" else git_blob_id(path)
         if computed[checksum.kind] == checksum.value.lower():
             return checksum
     return None
@@ -372,7 +370,9 @@ def _acquire_real(spec, dest, source, mirror, logger, retries, cache=None):
             entry = _from_download(remote, spec, target, logger, problems, retries)
         if entry is None:
             if remote.optional:
-                logger.warning("%s: optional file %s not available (%s)", spec.name, remote.name, "; ".join(problems))
+                logger.warning(
+                    "%s: optional file %s not available (%s)", spec.name, remote.name, "; ".join(problems)
+                )
                 target.unlink(missing_ok=True)
                 continue
             missing.append(_missing_line(spec, remote, problems))

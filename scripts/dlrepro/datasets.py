@@ -13,6 +13,8 @@ from .acquire import DatasetSpec
 # dataset name -> "module:factory" (imported lazily: only the needed module is loaded)
 REGISTRY = {
     "mnist": "dlrepro.mnist:mnist_spec",
+    "indian_pines": "dlrepro.hyperspectral:indian_pines_spec",
+    "si650": "dlrepro.sentiment:si650_spec",
 }
 
 

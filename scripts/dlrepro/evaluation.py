@@ -26,8 +26,12 @@ def classification_metrics(y_true, y_pred, labels=None, binary: bool = False) ->
         "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
         "average_accuracy": float(np.nanmean(per_class)) if len(per_class) else float("nan"),
         "kappa": float(metrics.cohen_kappa_score(y_true, y_pred, labels=labels)),
-        "precision": float(metrics.precision_score(y_true, y_pred, labels=labels, average=average, zero_division=0)),
-        "recall": float(metrics.recall_score(y_true, y_pred, labels=labels, average=average, zero_division=0)),
+        "precision": float(
+            metrics.precision_score(y_true, y_pred, labels=labels, average=average, zero_division=0)
+        ),
+        "recall": float(
+            metrics.recall_score(y_true, y_pred, labels=labels, average=average, zero_division=0)
+        ),
         "f1": float(metrics.f1_score(y_true, y_pred, labels=labels, average=average, zero_division=0)),
         "labels": labels,
         "per_class_accuracy": [None if np.isnan(v) else float(v) for v in per_class],

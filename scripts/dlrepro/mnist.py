@@ -292,12 +292,16 @@ def mnist_table(runs: list[dict]):
             }
         )
         if trained != [epochs]:
-            notes.append(f"{model} {epochs} ep: trained only {rows[-1]['epochs_trained']} epochs (max_epochs cap).")
+            notes.append(
+                f"{model} {epochs} ep: trained only {rows[-1]['epochs_trained']} epochs (max_epochs cap)."
+            )
         if group[0]["parameters"] != MNIST_PARAMS.get(model, group[0]["parameters"]):
             notes.append(f"{model}: {group[0]['parameters']} parameters, lecture {MNIST_PARAMS[model]}.")
     labels = {row["data_source"] for row in rows}
     if "stand-in" in labels:
-        notes.append("stand-in: computed from an embedded package copy of a subset of MNIST, NOT a reproduction.")
+        notes.append(
+            "stand-in: computed from an embedded package copy of a subset of MNIST, NOT a reproduction."
+        )
     if "synthetic" in labels:
         notes.append("synthetic: computed from generated data (tiny profile), NOT a reproduction.")
     notes.append("std is the sample standard deviation over seeds (ddof=1).")
