@@ -12,6 +12,7 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/mnist.smk"
+include: "rules/sentiment.smk"
 
 
 rule all:

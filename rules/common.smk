@@ -128,6 +128,61 @@ def get_mnist_output():
     return ["results/tables/mnist.csv", "results/tables/mnist.md"]
 
 
+# ----------------------------------------------------------------------------- SI650 sentiment
+
+
+def get_sentiment_splits():
+    return config["sentiment"]["splits"]
+
+
+def get_sentiment_metrics():
+    return [
+        f"results/sentiment/{split}/seed{seed}/metrics.json"
+        for split in get_sentiment_splits()
+        for seed in get_seeds("sentiment")
+    ]
+
+
+def get_sentiment_baselines():
+    return [
+        f"results/sentiment/{split}/baseline.json" for split in get_sentiment_splits()
+    ]
+
+
+def get_sentiment_train_params(wildcards):
+    """Training settings of one SI650 run (max_epochs applied)."""
+    c = config["sentiment"]
+    return {
+        "split": wildcards.split,
+        "epochs": get_epochs(c["epochs"]),
+        "epochs_requested": int(c["epochs"]),
+        "batch_size": c["batch_size"],
+    }
+
+
+def get_sentiment_predictions(wildcards):
+    """The Kaggle submission, only when the download rule obtained testdata.txt
+    (decided after the checkpoint fetch_si650 ran): lecture split (else the first
+    configured one), first seed."""
+    import json
+
+    if not config["sentiment"]["predict_testdata"]:
+        return []
+    manifest = checkpoints.fetch_si650.get().output.manifest
+    with open(manifest, encoding="utf-8") as fh:
+        files = json.load(fh)["files"]
+    if "testdata.txt" not in files:
+        return []
+    splits = get_sentiment_splits()
+    split = "lecture" if "lecture" in splits else splits[0]
+    seed = get_seeds("sentiment")[0]
+    return [f"results/sentiment/{split}/seed{seed}/testdata_predictions.txt"]
+
+
+def get_sentiment_output():
+    return ["results/tables/sentiment.csv", "results/tables/sentiment.md"]
+
+
 # ----------------------------------------------------------------------------- all
 
 
@@ -136,4 +191,6 @@ def get_final_output():
     outputs = []
     if is_enabled("mnist"):
         outputs += get_mnist_output()
+    if is_enabled("sentiment"):
+        outputs += get_sentiment_output()
     return outputs

@@ -14,20 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-try:
-    import dlrepro  # noqa: F401  (installed for the tests)
-except ImportError:  # running from a plain checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
 from dlrepro import sentiment as S
 from dlrepro.acquire import acquire
 from dlrepro.errors import ConfigError, DataError, DataUnavailableError
 
-SHARED = Path(os.environ.get("DLREPRO_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+SHARED = Path(
+    os.environ.get("DLREPRO_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 SI650 = SHARED / "si650"
 TRAINING = SI650 / "training.txt"
 PACKT = SI650 / "umich-sentiment-train.txt"
 needs_real = pytest.mark.skipif(not TRAINING.is_file(), reason=f"real SI650 data not found in {SI650}")
+realdata = pytest.mark.realdata
 needs_punkt = pytest.mark.skipif(S.punkt_package_version() is None, reason=f"{S.PUNKT_PACKAGE} not installed")
 
 LOG = logging.getLogger("test-sentiment")
@@ -115,7 +113,15 @@ def test_sentence_splitting_detaches_inner_periods():
     assert S.Tokenizer("none", "treebank").tokenize(text) == ["i", "loved", "it.", "the", "end", "."]
     split = S.Tokenizer("punkt_data", "treebank", training_text=text.lower())
     assert split.tokenize(text) == ["i", "loved", "it", ".", "the", "end", "."]
-    assert S.Tokenizer("punkt_untrained", "treebank").tokenize(text) == ["i", "loved", "it", ".", "the", "end", "."]
+    assert S.Tokenizer("punkt_untrained", "treebank").tokenize(text) == [
+        "i",
+        "loved",
+        "it",
+        ".",
+        "the",
+        "end",
+        ".",
+    ]
 
 
 @needs_punkt
@@ -282,7 +288,14 @@ def test_sentiment_table_rows_and_notes():
         "distinct_test_inputs": 8, "distinct_unseen_test_inputs": 4, "distinct_inputs": 30,
     }  # fmt: skip
     subsets = {
-        "all": {"n": 20, "accuracy": 0.9, "precision": 0.9, "recall": 0.9, "f1": 0.9, "confusion_matrix": [[9, 1], [1, 9]]},
+        "all": {
+            "n": 20,
+            "accuracy": 0.9,
+            "precision": 0.9,
+            "recall": 0.9,
+            "f1": 0.9,
+            "confusion_matrix": [[9, 1], [1, 9]],
+        },
         "unseen": {"n": 5, "accuracy": 0.6, "precision": 0.5, "recall": 0.5, "f1": 0.5},
         "distinct": {"n": 8, "accuracy": 0.75, "precision": 0.7, "recall": 0.7, "f1": 0.7},
     }
@@ -292,7 +305,10 @@ def test_sentiment_table_rows_and_notes():
         for split in ("lecture", "grouped") for seed in (1, 2)
     ]  # fmt: skip
     base_subsets = {k: dict(v, accuracy=0.55) for k, v in subsets.items()}
-    baselines = [{"split": s, "majority_class": 1, "source_label": "synthetic", "subsets": base_subsets} for s in S.SPLITS]
+    baselines = [
+        {"split": s, "majority_class": 1, "source_label": "synthetic", "subsets": base_subsets}
+        for s in S.SPLITS
+    ]
     stats = {
         "source": "synthetic", "source_label": "synthetic", "raw_variant": "synthetic",
         "parse": {"file": "training.txt", "records": 100, "label_counts": {"0": 40, "1": 60},
@@ -318,7 +334,9 @@ def test_sentiment_table_rows_and_notes():
 
 
 def test_synthetic_corpus_is_parseable_and_learnable(tmp_path):
-    manifest = acquire(S.si650_spec({}), tmp_path, source="synthetic", synthetic_options={"seed": 3, "n_train": 300})
+    manifest = acquire(
+        S.si650_spec({}), tmp_path, source="synthetic", synthetic_options={"seed": 3, "n_train": 300}
+    )
     assert manifest["label"] == "synthetic"
     corpus = S.parse_labelled(tmp_path / "training.txt")
     assert len(corpus.labels) == 300 and set(corpus.labels) == {0, 1}
@@ -394,6 +412,7 @@ def _real_pipeline(path):
 
 
 @needs_real
+@realdata
 def test_real_both_byte_variants_accepted_and_recorded(tmp_path):
     spec = S.si650_spec({})
     variants = {}
@@ -401,7 +420,9 @@ def test_real_both_byte_variants_accepted_and_recorded(tmp_path):
         mirror = tmp_path / source.stem
         mirror.mkdir()
         (mirror / source.name).symlink_to(source)
-        manifest = acquire(spec, tmp_path / f"out-{source.stem}", source="mirror", mirror=str(mirror), logger=LOG)
+        manifest = acquire(
+            spec, tmp_path / f"out-{source.stem}", source="mirror", mirror=str(mirror), logger=LOG
+        )
         assert manifest["label"] == "real"
         variants[source.name] = S.raw_variant(manifest)
     assert variants["training.txt"].startswith("training.txt")
@@ -409,6 +430,7 @@ def test_real_both_byte_variants_accepted_and_recorded(tmp_path):
 
 
 @needs_real
+@realdata
 def test_real_lecture_statistics():
     corpus, tok, tokens = _real_pipeline(TRAINING)
     assert len(corpus.labels) == 7086 and corpus.labels.count(1) == 3995
@@ -423,6 +445,7 @@ def test_real_lecture_statistics():
 
 
 @needs_real
+@realdata
 def test_real_split_sizes_and_overlap():
     corpus, _, tokens = _real_pipeline(TRAINING)
     vocab = S.build_vocabulary(tokens, 2000)
@@ -438,6 +461,7 @@ def test_real_split_sizes_and_overlap():
 
 
 @needs_real
+@realdata
 @pytest.mark.slow
 def test_real_lecture_accuracy_after_10_epochs(tmp_path):
     from dlrepro import training

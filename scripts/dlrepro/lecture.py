@@ -14,3 +14,12 @@ MNIST = {
 }
 
 MNIST_PARAMS = {"perceptron": 7_850, "mlp": 118_282, "lenet": 1_256_080}
+
+SI650 = {
+    # UMICH SI650 sentiment, LSTM after 10 epochs on the random 80/20 split
+    "accuracy": 0.980,
+    "distinct_words": 2313,
+    "maxlen": 42,
+    "max_features": 2000,
+    "sequence_length": 40,
+}
