@@ -13,6 +13,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/mnist.smk"
 include: "rules/sentiment.smk"
+include: "rules/indian_pines.smk"
 
 
 rule all:

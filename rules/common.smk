@@ -128,6 +128,49 @@ def get_mnist_output():
     return ["results/tables/mnist.csv", "results/tables/mnist.md"]
 
 
+# ----------------------------------------------------------------------------- Indian Pines
+
+
+def get_indian_pines_options():
+    """Dataset options that choose the raw files: source, bands, ground truth."""
+    return dict(config["datasets"]["indian_pines"])
+
+
+def get_indian_pines_guard():
+    """Guard band of the disjoint split (null in the config: half the patch window)."""
+    guard = config["indian_pines"]["disjoint_guard"]
+    return config["indian_pines"]["window"] // 2 if guard is None else int(guard)
+
+
+def get_indian_pines_runs(name):
+    """One file `name` per configured (split, seed) run."""
+    return [
+        f"results/indian_pines/{split}/seed{seed}/{name}"
+        for split in config["indian_pines"]["splits"]
+        for seed in get_seeds("indian_pines")
+    ]
+
+
+def get_indian_pines_train_params():
+    """Model and optimiser settings of every Indian Pines run (max_epochs applied)."""
+    c = config["indian_pines"]
+    return {
+        "epochs": get_epochs(c["epochs"]),
+        "epochs_requested": int(c["epochs"]),
+        "batch_size": c["batch_size"],
+        "learning_rate": c["learning_rate"],
+        "decay": c["decay"],
+    }
+
+
+def get_indian_pines_output():
+    return [
+        "results/tables/indian_pines.csv",
+        "results/tables/indian_pines.md",
+        *get_indian_pines_runs("maps.png"),
+    ]
+
+
 # ----------------------------------------------------------------------------- SI650 sentiment
 
 
@@ -193,4 +236,6 @@ def get_final_output():
         outputs += get_mnist_output()
     if is_enabled("sentiment"):
         outputs += get_sentiment_output()
+    if is_enabled("indian_pines"):
+        outputs += get_indian_pines_output()
     return outputs
