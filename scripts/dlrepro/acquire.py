@@ -187,9 +187,28 @@ def download_url(url: str, dest: Path, retries: int = 3, timeout: float = 60.0) 
             return
         except Exception as exc:  # network errors come in many types
             last = exc
+            text = str(exc)
+            if any(marker in text for marker in _DEFINITE_FAILURES):
+                break  # a definite "no" (no such host, not found): retrying cannot help
             if attempt < retries:
                 time.sleep(min(2**attempt, 10))
-    raise ConnectionError(f"{type(last).__name__}: {last}".splitlines()[0][:300])
+    raise ConnectionError(_short_reason(last))
+
+
+_DEFINITE_FAILURES = (
+    "Failed to resolve",
+    "Name or service not known",
+    "404 Client Error",
+    "403 Client Error",
+)
+
+
+def _short_reason(exc: Exception | None) -> str:
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    for marker in _DEFINITE_FAILURES:
+        if marker in text:
+            return f"{type(exc).__name__}: {marker.lower()}"
+    return text[:200]
 
 
 def _copy_verified(src: Path, dest: Path, remote: RemoteFile) -> Checksum | None:
