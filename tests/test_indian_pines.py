@@ -397,7 +397,7 @@ def test_real_short_training_beats_chance(indian_pines, tmp_path):
         lambda: hs.build_model(200, 16),
         x,
         y,
-        epochs=8,
+        epochs=12,
         batch_size=50,
         seed=1,
         workdir=tmp_path / "ckpt",
@@ -409,6 +409,7 @@ def test_real_short_training_beats_chance(indian_pines, tmp_path):
     predicted = model.predict(xt, batch_size=500, verbose=0).argmax(axis=1) + 1
     metrics = classification_metrics(gt[te_rows[pick], te_cols[pick]], predicted, labels=range(1, 17))
     majority = max(hs.PURDUE_COUNTS) / sum(hs.PURDUE_COUNTS)  # 0.238: always "Soybean-mintill"
-    assert history[-1]["epoch"] == 8
+    print(f"12 epochs: OA {metrics['accuracy']:.4f}, kappa {metrics['kappa']:.4f} on 2,000 test pixels")
+    assert history[-1]["epoch"] == 12
     assert metrics["accuracy"] > majority + 0.1, metrics["accuracy"]
     assert metrics["kappa"] > 0.15
