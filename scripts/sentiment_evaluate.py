@@ -20,7 +20,12 @@ def main(snakemake, log):
     subsets = evaluate_subsets(y[test], predicted, groups[test], groups[train])
     p = snakemake.params.run
     overlap_keys = ("n_train", "n_test", "test_rows_seen_in_train", "test_rows_unseen")
-    overlap_keys += ("distinct_test_inputs", "distinct_unseen_test_inputs", "distinct_inputs")
+    overlap_keys += (
+        "distinct_test_inputs",
+        "distinct_unseen_test_inputs",
+        "distinct_inputs",
+        "largest_test_group",
+    )
     result = {
         "experiment": "sentiment",
         "split": p["split"],

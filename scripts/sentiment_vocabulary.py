@@ -9,7 +9,7 @@ from dlrepro.sentiment import build_vocabulary, write_vocabulary
 def main(snakemake, log):
     p = snakemake.params
     tokens = read_json(snakemake.input[0])
-    vocab = build_vocabulary(tokens["records"]["tokens"], p.max_features)
+    vocab = build_vocabulary(tokens["records"]["tokens"], p.max_features, tokens["records"]["line"])
     stats = tokens["stats"]
     log.info(
         "longest sentence %d tokens (lecture %d), %d distinct words (lecture %d); "

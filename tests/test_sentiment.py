@@ -173,6 +173,8 @@ def test_vocabulary_indices_pad_unk_and_ties():
     # a:3, then c:2, then the count-1 words in first-occurrence order: b, d, e
     assert vocab.words == ["a", "c", "b"]
     assert vocab.index == {"a": 2, "c": 3, "b": 4}
+    assert vocab.first_line == [1, 1, 1]
+    assert S.build_vocabulary(tokens, 3, lines=[5, 7, 9]).first_line == [5, 5, 5]
     assert vocab.size == 5 and vocab.unk_count == 2 and vocab.distinct_words == 5
     assert S.encode([["a", "zzz", "b"]], vocab.index) == [[2, S.UNK, 4]]
     assert S.PAD == 0 and S.UNK == 1
@@ -189,7 +191,7 @@ def test_vocabulary_tsv_round_trip(tmp_path):
     path = tmp_path / "vocab.tsv"
     S.write_vocabulary(vocab, path)
     text = path.read_text().splitlines()
-    assert text[0] == "index\tword\tcount\tfirst_record"
+    assert text[0] == "index\tword\tcount\tfirst_line"
     assert text[1].startswith("0\t<PAD>") and text[2].startswith("1\t<UNK>")
     again = S.read_vocabulary(path)
     assert again.words == vocab.words and again.counts == vocab.counts and again.index == vocab.index
@@ -483,3 +485,43 @@ def test_real_lecture_accuracy_after_10_epochs(tmp_path):
     accuracy = float((S.predict_labels(model, x[test]) == y[test]).mean())
     assert len(history) == 10
     assert accuracy >= 0.96
+
+
+# --------------------------------------------------------------------------- tiny workflow run
+
+
+@pytest.mark.workflow
+def test_tiny_run_sentiment_outputs(tiny_run):
+    """The tiny profile's synthetic SI650 branch: every stage's output and a learning LSTM."""
+    import pandas as pd
+
+    from dlrepro.io import open_netcdf
+
+    table = pd.read_csv(tiny_run / "results/tables/sentiment.csv", comment="#")
+    assert (table["data"] == "synthetic").all()
+    lstm = table[table["model"].str.startswith("LSTM")]
+    majority = table[table["model"].str.startswith("majority")]
+    assert len(lstm) == 5 and len(majority) == 4
+    lecture_all = lstm[lstm["split"].str.startswith("lecture") & (lstm["test_rows"] == "all test rows")]
+    assert lecture_all["lecture_accuracy"].iloc[0] == pytest.approx(0.98)
+    assert lecture_all["accuracy_mean"].iloc[0] > majority["accuracy_mean"].max() + 0.1
+    assert (lstm["epochs"] == "3 of 10").all() and (table["skipped_lines"] == 0).all()
+    md = (tiny_run / "results/tables/sentiment.md").read_text()
+    assert "Kaggle submission" in md and "Provenance: commit" in md
+
+    data = open_netcdf(tiny_run / "results/sentiment/data/sequences.nc")
+    assert data["x"].dims == ("sample", "position") and data.sizes["position"] == 40
+    assert data.attrs["source_label"] == "synthetic" and data.attrs["padding"] == "pre"
+    for split in S.SPLITS:
+        parts = open_netcdf(tiny_run / f"results/sentiment/data/split_{split}.nc")
+        assert parts.sizes["train"] + parts.sizes["test"] == data.sizes["sample"]
+    grouped = open_netcdf(tiny_run / "results/sentiment/data/split_grouped.nc")
+    assert int(grouped.attrs["test_rows_seen_in_train"]) == 0
+    vocab = S.read_vocabulary(tiny_run / "results/sentiment/data/vocab.tsv")
+    assert data["x"].values.max() < vocab.size
+    predictions = (
+        (tiny_run / "results/sentiment/lecture/seed1/testdata_predictions.txt").read_text().split("\n")
+    )
+    assert predictions[-1] == "" and len(predictions) - 1 == 100
+    assert set(predictions[:-1]) <= {"0", "1"}
+    assert not (tiny_run / "results/sentiment/lecture/seed1/checkpoints").exists()
