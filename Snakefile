@@ -14,6 +14,7 @@ include: "rules/data.smk"
 include: "rules/mnist.smk"
 include: "rules/sentiment.smk"
 include: "rules/indian_pines.smk"
+include: "rules/report.smk"
 
 
 rule all:

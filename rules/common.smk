@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -46,9 +47,13 @@ def get_epochs(epochs):
     return min(int(epochs), cap) if cap else int(epochs)
 
 
-def get_config_hash():
-    """Short hash of the whole (validated) config, recorded in every table."""
-    return config_hash(config)
+def get_config_hash(reporting=False):
+    """Short hash of the (validated) config, recorded in every table. The `reporting`
+    section counts only for the reporting jobs (reporting=True), so that a tolerance
+    change does not rerun the experiments' tables."""
+    if reporting:
+        return config_hash(config)
+    return config_hash({k: v for k, v in config.items() if k != "reporting"})
 
 
 def get_fetch_params(dataset, options=None):
@@ -226,6 +231,111 @@ def get_sentiment_output():
     return ["results/tables/sentiment.csv", "results/tables/sentiment.md"]
 
 
+# ----------------------------------------------------------------------------- reporting
+
+REPORT_CATEGORIES = {
+    "mnist": "MNIST",
+    "sentiment": "SI650 sentiment",
+    "indian_pines": "Indian Pines",
+}
+
+
+def get_reproduction_input(kind):
+    """Per-run metrics files of one kind (mnist, sentiment, baselines, indian_pines) for the
+    reproduction table; none when the experiment is disabled (its rows say "not run").
+    """
+    if kind == "mnist":
+        return get_mnist_metrics() if is_enabled("mnist") else []
+    if kind == "sentiment":
+        return get_sentiment_metrics() if is_enabled("sentiment") else []
+    if kind == "baselines":
+        return get_sentiment_baselines() if is_enabled("sentiment") else []
+    return get_indian_pines_runs("metrics.json") if is_enabled("indian_pines") else []
+
+
+def get_plot_settings(experiment):
+    """One plot per configured model / split: mnist <model>_e<epochs>, sentiment and
+    Indian Pines the split."""
+    if experiment == "mnist":
+        return [f"{model}_e{epochs}" for model, epochs in get_mnist_runs()]
+    if experiment == "sentiment":
+        return list(get_sentiment_splits())
+    return list(config["indian_pines"]["splits"])
+
+
+def _plot_runs(wildcards, name):
+    experiment, setting = wildcards.experiment, wildcards.setting
+    if experiment == "mnist":
+        model, epochs = setting.rsplit("_e", 1)
+        prefix = f"results/mnist/{model}/e{epochs}"
+    else:
+        prefix = f"results/{experiment}/{setting}"
+    return [f"{prefix}/seed{seed}/{name}" for seed in get_seeds(experiment)]
+
+
+def get_plot_input(wildcards):
+    """Histories and metrics of every seed of one plotted model / split."""
+    return {
+        "histories": _plot_runs(wildcards, "history.csv"),
+        "metrics": _plot_runs(wildcards, "metrics.json"),
+    }
+
+
+def get_plot_title(wildcards):
+    experiment, setting = wildcards.experiment, wildcards.setting
+    if experiment == "mnist":
+        model, epochs = setting.rsplit("_e", 1)
+        name = {"mlp": "MLP", "lenet": "LeNet-style CNN"}.get(model, model)
+        return f"MNIST {name}, {epochs} epochs"
+    return f"{REPORT_CATEGORIES[experiment]}, {setting} split"
+
+
+def get_plot_validation_name(wildcards):
+    """What the history's val_* columns are (the SI650 lecture monitors the test set)."""
+    return "test (monitoring)" if wildcards.experiment == "sentiment" else "validation"
+
+
+def get_plot_labels(wildcards):
+    """Labels of a plot in the HTML report."""
+    if wildcards.experiment == "mnist":
+        model, epochs = wildcards.setting.rsplit("_e", 1)
+        return {"model": model, "epochs": epochs}
+    return {"split": wildcards.setting}
+
+
+def get_report_category(wildcards):
+    """The report category (one per experiment) of a table or plot."""
+    return REPORT_CATEGORIES[wildcards.get("experiment", wildcards.get("table"))]
+
+
+def get_workflow_sources():
+    """The Snakefile and the files in rules/ (the rule graph is redrawn when one changes)."""
+    base = Path(workflow.basedir)
+    files = [base / "Snakefile", *sorted((base / "rules").glob("*.smk"))]
+    return [os.path.relpath(f) for f in files]
+
+
+def get_report_output():
+    """The reproduction table, HTML pages of the tables, plots of every enabled
+    experiment and the rule graph (built even when every experiment is disabled)."""
+    outputs = [
+        "results/tables/reproduction.csv",
+        "results/tables/reproduction.md",
+        "results/tables/reproduction.html",
+        "results/plots/workflow/rulegraph.svg",
+    ]
+    for experiment in REPORT_CATEGORIES:
+        if not is_enabled(experiment):
+            continue
+        outputs.append(f"results/tables/{experiment}.html")
+        for setting in get_plot_settings(experiment):
+            outputs += [
+                f"results/plots/{experiment}/{setting}_curves.png",
+                f"results/plots/{experiment}/{setting}_confusion.png",
+            ]
+    return outputs
+
+
 # ----------------------------------------------------------------------------- all
 
 
@@ -238,4 +348,5 @@ def get_final_output():
         outputs += get_sentiment_output()
     if is_enabled("indian_pines"):
         outputs += get_indian_pines_output()
+    outputs += get_report_output()
     return outputs

@@ -168,6 +168,7 @@ rule maps_indian_pines:
     output:
         report(
             "results/indian_pines/{split}/seed{seed}/maps.png",
+            caption="../report/indian_pines_maps.rst",
             category="Indian Pines",
             subcategory="maps",
             labels={"split": "{split}", "seed": "{seed}"},
@@ -191,6 +192,7 @@ rule table_indian_pines:
     output:
         csv=report(
             "results/tables/indian_pines.csv",
+            caption="../report/indian_pines_table.rst",
             category="Indian Pines",
             subcategory="tables",
         ),

@@ -35,4 +35,5 @@ SI650 = {
     "maxlen": 42,
     "max_features": 2000,
     "sequence_length": 40,
+    "epochs": 10,
 }
