@@ -286,7 +286,7 @@ def mnist_table(runs: list[dict]):
                 "std_pct": None if n < 2 else round(std * 100, 3),
                 "n_seeds": n,
                 "seeds": ",".join(str(r["seed"]) for r in sorted(group, key=lambda r: r["seed"])),
-                "difference_pts": None if lecture is None else round((mean - lecture) * 100, 2),
+                "difference_pts": None if lecture is None else round((mean - lecture) * 100, 2) + 0.0,
                 "parameters": group[0]["parameters"],
                 "data_source": label,
             }
