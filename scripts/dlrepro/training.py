@@ -183,9 +183,17 @@ def save_model(model, path: str | os.PathLike) -> None:
 
 
 def history_frame(history: list[dict]):
+    """Per-epoch history as a table, columns ``epoch``, the Keras logs (sorted), ``seconds``.
+
+    A fixed column order: rows restored from a checkpoint's state.json come with sorted keys,
+    so a resumed run writes the same history.csv as an uninterrupted one.
+    """
     import pandas as pd
 
-    return pd.DataFrame(history)
+    keys = {k for row in history for k in row}
+    middle = sorted(keys - {"epoch", "seconds"})
+    columns = [k for k in ("epoch", *middle, "seconds") if k in keys]
+    return pd.DataFrame(history, columns=columns)
 
 
 def count_params(model) -> int:
