@@ -1,7 +1,7 @@
 """Preemption-safe training: a real training job killed mid-way resumes from its per-epoch
 checkpoint and ends with the same weights and history as an uninterrupted run.
 
-One tiny-profile workflow copy; the LeNet run (seed 1, 4 epochs) is trained
+One tiny-profile workflow copy; the LeNet run (seed 1, 8 epochs) is trained
 1. uninterrupted (the reference),
 2. with ``--retries 1`` while the training process is SIGKILLed once ``state.json`` shows an
    epoch done: Snakemake resubmits the job, as the Slurm profile's ``retries`` does after a
@@ -34,7 +34,7 @@ import cluster_helpers as ch  # noqa: E402
 RUN = "results/mnist/lenet/e20/seed1"
 TARGET = f"{RUN}/model.keras"
 LOG = "logs/mnist/train_lenet_e20_seed1.log"
-EPOCHS = 4
+EPOCHS = 8  # room for an interrupt after epoch 1 to land mid-run, even on a loaded machine
 # targets go first: --config takes every following word as a config item
 ARGS = ("--profile", "profiles/tiny", "--cores", "2", "--config", f"max_epochs={EPOCHS}")
 
