@@ -4,6 +4,7 @@
 
 localrules:
     fetch_indian_pines,
+    table_indian_pines,
 
 
 rule fetch_indian_pines:

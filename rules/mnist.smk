@@ -1,6 +1,10 @@
 # MNIST: normalisation -> validation split -> training -> evaluation -> table.
 
 
+localrules:
+    table_mnist,
+
+
 rule normalise_mnist:
     input:
         unpack(get_mnist_part),

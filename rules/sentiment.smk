@@ -4,6 +4,7 @@
 
 localrules:
     fetch_si650,
+    table_sentiment,
 
 
 # A checkpoint: whether the optional testdata.txt was obtained decides whether a Kaggle
