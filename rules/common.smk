@@ -7,7 +7,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from dlrepro.config import check_config  # noqa: E402
+from dlrepro.config import check_config, coerce_config  # noqa: E402
 from dlrepro.datasets import get_spec  # noqa: E402
 from dlrepro.errors import ConfigError  # noqa: E402
 from dlrepro.tables import config_hash  # noqa: E402
@@ -15,6 +15,8 @@ from dlrepro.tables import config_hash  # noqa: E402
 SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 
 try:
+    # --config values arrive as strings (seeds=[1,2] -> ["1", "2"]): typed per the schema
+    coerce_config(config, SCHEMA)
     check_config(config, SCHEMA)
 except ConfigError as exc:
     raise WorkflowError(f"Invalid configuration: {exc}") from None

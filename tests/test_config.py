@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlrepro.config import check_config
+from dlrepro.config import check_config, coerce_config
 from dlrepro.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,3 +64,115 @@ def test_every_config_key_is_commented():
             continue
         above = lines[i - 1].strip() if i else ""
         assert above.startswith("#"), f"config.yaml line {i + 1} ({stripped!r}) has no comment above it"
+
+
+# ----------------------------------------------------------------------------- --config coercion
+# Snakemake 9 hands `--config seeds=[1,2]` over as ["1", "2"] and
+# `--config 'experiments={sentiment: false}'` as {"sentiment": "false"}.
+
+
+def test_coerce_list_of_integer_strings():
+    config = _config()
+    config["seeds"] = ["1", "2"]
+    coerce_config(config, SCHEMA)
+    assert config["seeds"] == [1, 2]
+    check_config(config, SCHEMA)
+
+
+def test_coerce_booleans_in_mapping():
+    config = _config()
+    config["experiments"] = {"mnist": "true", "sentiment": "false", "indian_pines": "True"}
+    coerce_config(config, SCHEMA)
+    assert config["experiments"] == {"mnist": True, "sentiment": False, "indian_pines": True}
+
+
+def test_coerce_whole_list_or_mapping_given_as_string():
+    config = _config()
+    config["seeds"] = "[4, 5]"
+    config["experiments"] = "{sentiment: false}"
+    coerce_config(config, SCHEMA)
+    assert config["seeds"] == [4, 5]
+    assert config["experiments"] == {"sentiment": False}
+
+
+def test_coerce_numbers_null_and_refs():
+    config = _config()
+    config["max_epochs"] = "null"
+    config["mnist"]["validation_fraction"] = "0.25"
+    config["mnist"]["seeds"] = ["7"]  # anyOf [null, $ref seeds]
+    config["mnist"]["models"]["mlp"]["epochs"] = ["5"]  # additionalProperties -> $ref
+    config["mnist"]["models"]["mlp"]["learning_rate"] = "1e-3"  # YAML 1.1 reads this as a string
+    config["indian_pines"]["disjoint_guard"] = "2"
+    coerce_config(config, SCHEMA)
+    assert config["max_epochs"] is None
+    assert config["mnist"]["validation_fraction"] == 0.25
+    assert config["mnist"]["seeds"] == [7]
+    assert config["mnist"]["models"]["mlp"]["epochs"] == [5]
+    assert config["mnist"]["models"]["mlp"]["learning_rate"] == pytest.approx(1e-3)
+    assert config["indian_pines"]["disjoint_guard"] == 2
+    check_config(config, SCHEMA)
+
+
+def test_coerce_leaves_strings_where_strings_belong():
+    config = _config()
+    config["data_mirror"] = "123"  # string or null: stays a string
+    config["datasets"]["mnist"]["source"] = "embedded"
+    coerce_config(config, SCHEMA)
+    assert config["data_mirror"] == "123"
+    assert config["datasets"]["mnist"]["source"] == "embedded"
+
+
+def test_coerce_then_validation_names_first_bad_element():
+    config = _config()
+    config["seeds"] = ["1", "x", "y"]
+    coerce_config(config, SCHEMA)
+    assert config["seeds"] == [1, "x", "y"]
+    with pytest.raises(ConfigError, match=r"^invalid config key 'seeds.1': 'x' is not of type 'integer'$"):
+        check_config(config, SCHEMA)
+
+
+def test_coerce_does_not_turn_numbers_into_booleans():
+    config = _config()
+    config["experiments"] = {"mnist": "1"}
+    coerce_config(config, SCHEMA)
+    assert config["experiments"]["mnist"] == "1"
+    with pytest.raises(ConfigError, match=r"'experiments.mnist': '1' is not of type 'boolean'"):
+        check_config(config, SCHEMA)
+
+
+def test_coerce_unknown_keys_untouched_and_reported():
+    config = _config()
+    config["sedes"] = ["1"]
+    coerce_config(config, SCHEMA)
+    assert config["sedes"] == ["1"]
+    with pytest.raises(ConfigError, match=r"unknown config key 'sedes'"):
+        check_config(config, SCHEMA)
+
+
+def test_command_line_overrides_reach_the_workflow(workflow):
+    """`--config` lists and mappings in YAML syntax work end to end (dry run)."""
+    from conftest import snakemake
+
+    proc = snakemake(
+        workflow,
+        "-n",
+        "--config",
+        "seeds=[1,2]",
+        "experiments={sentiment: false, indian_pines: false}",
+        "max_epochs=2",
+        check=True,
+    )
+    out = proc.stdout + proc.stderr
+    assert "seed=2" in out or "seed2" in out
+    assert "seed3" not in out and "seed=3" not in out
+    assert "train_sentiment" not in out and "train_indian_pines" not in out
+    assert "train_mnist" in out
+
+
+def test_command_line_override_bad_element_is_named(workflow):
+    from conftest import snakemake
+
+    proc = snakemake(workflow, "-n", "--config", "seeds=[1,x]")
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "Invalid configuration: invalid config key 'seeds.1': 'x' is not of type 'integer'" in out

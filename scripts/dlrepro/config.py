@@ -1,4 +1,14 @@
-"""Config validation with one-line errors naming the offending key."""
+"""Config validation with one-line errors naming the offending key, and coercion of the
+strings that ``snakemake --config`` produces into the types the schema expects.
+
+Snakemake 9 parses ``--config KEY=VALUE`` as follows: a top-level value becomes an int, a float,
+``True``/``False`` (capitalised only) or, failing those, YAML parsed with the *base* loader, so that
+``seeds=[1,2]`` arrives as ``["1", "2"]`` and ``experiments={sentiment: false}`` as
+``{"sentiment": "false"}`` (merged recursively into the config file's ``experiments``). Dotted keys
+(``experiments.sentiment=false``) are rejected by Snakemake itself before the workflow is read.
+:func:`coerce_config` walks the schema and turns such strings back into numbers, booleans, nulls,
+lists and mappings wherever the schema does not accept a string there.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +21,169 @@ def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
-def check_config(config: dict, schema_path: str | Path) -> None:
-    """Raise :class:`ConfigError` with one line for the most relevant schema violation."""
-    import jsonschema
+def load_schema(schema_path: str | Path) -> dict:
     import yaml
 
     with open(schema_path, encoding="utf-8") as fh:
-        schema = yaml.safe_load(fh)
+        return yaml.safe_load(fh)
+
+
+# ----------------------------------------------------------------------------- coercion
+
+_PYTHON_TYPES = {
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "string": lambda v: isinstance(v, str),
+}
+
+
+def _resolve(schema, root: dict):
+    """Follow local ``$ref`` pointers (``#/a/b``)."""
+    seen = 0
+    while isinstance(schema, dict) and "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/") or seen > 50:
+            return {}
+        target = root
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        rest = {k: v for k, v in schema.items() if k != "$ref"}
+        schema = {**target, **rest}
+        seen += 1
+    return schema if isinstance(schema, dict) else {}
+
+
+def _alternatives(schema, root: dict) -> list[dict]:
+    """The schema and every ``anyOf``/``oneOf``/``allOf`` branch, flattened, refs resolved."""
+    schema = _resolve(schema, root)
+    out = [schema]
+    for keyword in ("anyOf", "oneOf", "allOf"):
+        for branch in schema.get(keyword) or []:
+            out.extend(_alternatives(branch, root))
+    return out
+
+
+def _types(alternatives: list[dict]) -> set[str]:
+    types: set[str] = set()
+    for alt in alternatives:
+        declared = alt.get("type")
+        if isinstance(declared, str):
+            types.add(declared)
+        elif isinstance(declared, list):
+            types.update(declared)
+        elif "properties" in alt or "additionalProperties" in alt:
+            types.add("object")
+        elif "items" in alt:
+            types.add("array")
+    return types
+
+
+def _parse_string(value: str, types: set[str]):
+    """YAML-parse ``value``; the result if it has one of ``types``, else ``value`` unchanged."""
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        parsed = value
+    if isinstance(parsed, str) and "number" in types:
+        try:  # YAML 1.1 reads 1e-3 as a string
+            parsed = float(parsed)
+        except ValueError:
+            pass
+    if any(_PYTHON_TYPES[t](parsed) for t in types if t in _PYTHON_TYPES):
+        return parsed
+    return value
+
+
+def _child_schema(alternatives: list[dict], key: str) -> list[dict]:
+    import re
+
+    children = []
+    for alt in alternatives:
+        properties = alt.get("properties") or {}
+        if key in properties:
+            children.append(properties[key])
+            continue
+        matched = False
+        for pattern, sub in (alt.get("patternProperties") or {}).items():
+            if re.search(pattern, key):
+                children.append(sub)
+                matched = True
+        additional = alt.get("additionalProperties")
+        if not matched and isinstance(additional, dict):
+            children.append(additional)
+    return children
+
+
+def _coerce(value, schemas: list, root: dict):
+    alternatives = [alt for schema in schemas for alt in _alternatives(schema, root)]
+    types = _types(alternatives)
+    if not types:
+        return value
+    if isinstance(value, str) and "string" not in types:
+        value = _parse_string(value, types)
+    if isinstance(value, list) and "array" in types:
+        items = [alt["items"] for alt in alternatives if isinstance(alt.get("items"), dict)]
+        if items:
+            value[:] = [_coerce(item, items, root) for item in value]
+    elif isinstance(value, dict) and "object" in types:
+        for key in list(value):
+            children = _child_schema(alternatives, str(key))
+            if children:
+                value[key] = _coerce(value[key], children, root)
+    return value
+
+
+def coerce_config(config: dict, schema: dict | str | Path) -> dict:
+    """Coerce, in place, strings where the schema expects numbers, booleans, null, arrays or
+    objects (YAML syntax: ``"3"``, ``"false"``, ``"null"``, ``"[1, 2]"``, ``"{a: 1}"``).
+
+    A string is left alone wherever the schema accepts a string, and one that does not parse
+    to an accepted type is left for :func:`check_config` to report by its key (``seeds.0``).
+    Returns ``config``.
+    """
+    if not isinstance(schema, dict):
+        schema = load_schema(schema)
+    _coerce(config, [schema], schema)
+    return config
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _path_key(error):
+    return [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path]
+
+
+def _first_sibling(best, errors):
+    """jsonschema's best_match prefers the *last* of equally relevant sibling errors
+    (``seeds.2`` for ``[1, "x", "y"]``): name the first one instead."""
+    parent = list(best.absolute_path)[:-1]
+    siblings = [
+        e
+        for e in errors
+        if e.validator == best.validator
+        and len(e.absolute_path) == len(best.absolute_path)
+        and list(e.absolute_path)[:-1] == parent
+    ]
+    return min(siblings, key=_path_key) if best in errors and siblings else best
+
+
+def check_config(config: dict, schema_path: str | Path) -> None:
+    """Raise :class:`ConfigError` with one line for the most relevant schema violation."""
+    import jsonschema
+
+    schema = load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = list(validator.iter_errors(config))
     if not errors:
         return
-    error = jsonschema.exceptions.best_match(errors)
+    error = _first_sibling(jsonschema.exceptions.best_match(errors), errors)
     # an unknown key is reported by its own name, with the allowed ones
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted((error.schema.get("properties") or {}).keys())
