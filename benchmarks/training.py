@@ -1,0 +1,642 @@
+"""Benchmark: the pipeline's training against a plain lecture-style Keras script, side by side.
+
+Usage::
+
+    .venv/bin/python benchmarks/training.py [--quick] [--models perceptron,mlp,lenet,lstm,cnn3d]
+        [--epochs N] [--reps R] [--threads T] [--onednn 0|1] [--precision float32|mixed_bfloat16|mixed_float16]
+        [--synthetic] [--samples N] [--out results/benchmarks]
+    .venv/bin/python benchmarks/training.py --compare-onednn [--quick] [--models cnn3d]
+
+For every model the same work (model builder, data, epochs, batch size, seed) is trained
+by the plain reference (``benchmarks/plain_keras.py``: in-memory NumPy, one
+``model.fit(epochs=N)``) and by the pipeline (``dlrepro.training.fit`` called as the
+``scripts/*_train.py`` scripts call it, with a temporary checkpoint directory), alternating
+plain and pipeline runs (A B A B ...).  Each run is a fresh Python process (fresh
+TensorFlow, its own peak RSS) with the same environment (``TF_ENABLE_ONEDNN_OPTS``,
+threads, precision).
+
+Per run: the wall and process-CPU seconds of every epoch (differences of time stamps
+taken after each epoch, so whatever the loop does between epochs - checkpoints, data
+copies - is counted), the median over the epochs after the first (the first carries
+tracing and start-up), the final accuracy (validation accuracy where the pipeline
+validates, training accuracy for the 3-D CNN), the peak RSS and, for the CNNs, the
+achieved GFLOP/s (forward + backward = 3 x forward MACs x 2 FLOPs, counted from the layer
+shapes) against a float32 ``tf.matmul`` GEMM (2048 x 2048, median of 5) measured in the
+same process.  Per model the medians over repetitions go into
+``results/benchmarks/training.csv`` and ``training.md``.  The estimate of the full default
+reproduction (``config.yaml``: seeds, epochs, splits) scales the per-epoch figures to the
+full training-set sizes when a subset was trained (``--quick``).
+
+Real data from the shared data directory when present (``../shared/data`` or
+``$DLREPRO_SHARED_DATA``), else the project's synthetic generators; the table says which.
+This is a benchmark, not a test: nothing is asserted; speed targets live here.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # inherited by every run's process
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import workloads  # noqa: E402
+
+ROOT = workloads.ROOT
+DEFAULT_OUT = ROOT / "results" / "benchmarks"
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+GEMM_SIZE = 2048
+COLUMNS = [
+    "model",
+    "data",
+    "n_train",
+    "n_validation",
+    "epochs",
+    "batch_size",
+    "plain_s_per_epoch",
+    "pipeline_s_per_epoch",
+    "ratio",
+    "plain_cpu_s_per_epoch",
+    "pipeline_cpu_s_per_epoch",
+    "cpu_ratio",
+    "plain_accuracy",
+    "pipeline_accuracy",
+    "accuracy_on",
+    "plain_gflops",
+    "gflops",
+    "gemm_gflops",
+    "gemm_fraction",
+    "plain_peak_rss_mb",
+    "peak_rss_mb",
+    "full_scale",
+    "plain_full_s_per_epoch",
+    "pipeline_full_s_per_epoch",
+    "reps",
+    "pipeline_timing",
+    "precision",
+    "onednn",
+    "threads",
+    "device",
+]
+
+
+class BenchmarkError(Exception):
+    """A run that failed or a setting that cannot be used (shown as one line)."""
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def cpu_info() -> dict:
+    """CPU model name and the flags that matter for TensorFlow's kernels (Linux /proc/cpuinfo)."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and name in ("", platform.machine(), platform.processor()):
+            name = value.strip()
+        elif key.strip() == "flags" and not flags:
+            flags = set(value.split())
+    return {"cpu": name, "flags": [f for f in CPU_FLAGS if f in flags]}
+
+
+def default_threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def check_precision(precision: str, flags: list[str], gpus: list[str]) -> None:
+    """Refuse, in one line, a mixed precision this machine cannot run fast."""
+    if precision == "mixed_float16" and not gpus:
+        raise BenchmarkError("--precision mixed_float16 needs a GPU; TensorFlow sees none")
+    if precision == "mixed_bfloat16" and not gpus and not {"avx512_bf16", "amx_bf16"} & set(flags):
+        raise BenchmarkError(
+            "--precision mixed_bfloat16 needs a GPU or a CPU with avx512_bf16/amx_bf16; this CPU has "
+            + (", ".join(flags) or "neither")
+        )
+
+
+# --------------------------------------------------------------------------- one run (worker)
+
+
+def measure_gemm(tf, n: int = GEMM_SIZE, repeats: int = 5) -> float:
+    """GFLOP/s of a float32 ``n x n`` ``tf.matmul`` (median of ``repeats`` after a warm-up)."""
+    a = tf.random.uniform((n, n), dtype=tf.float32, seed=1)
+    b = tf.random.uniform((n, n), dtype=tf.float32, seed=2)
+    times = []
+    for i in range(repeats + 1):
+        tic = time.perf_counter()
+        c = tf.matmul(a, b)
+        float(c[0, 0].numpy())  # waits for the product (also on a GPU)
+        if i:
+            times.append(time.perf_counter() - tic)
+    return 2.0 * n**3 / statistics.median(times) / 1e9
+
+
+def _pipeline_fit(work, epochs: int, seed: int, workdir: str):
+    """``dlrepro.training.fit`` as the train scripts call it; per-epoch (wall, CPU) stamps."""
+    import inspect
+    import logging
+
+    from plain_keras import EpochClock
+
+    from dlrepro import training
+
+    class EpochLog(logging.Handler):
+        """Stamps at each "epoch i/N" log line of fit (when fit takes no callbacks)."""
+
+        def __init__(self):
+            super().__init__(logging.INFO)
+            self.stamps = []
+
+        def emit(self, record):
+            if re.match(r"epoch \d+/\d+", record.getMessage()):
+                self.stamps.append((time.perf_counter(), time.process_time()))
+
+    logger = logging.getLogger("dlrepro.benchmark")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = EpochLog()
+    logger.addHandler(handler)
+    clock = EpochClock(reset_on_train_begin=False)
+    kwargs = {}
+    if "callbacks" in inspect.signature(training.fit).parameters:
+        kwargs["callbacks"] = [clock]
+    start = (time.perf_counter(), time.process_time())
+    clock.stamps = [start]
+    model, history = training.fit(
+        work.build,
+        work.x,
+        work.y,
+        validation_data=work.validation,
+        epochs=epochs,
+        batch_size=work.batch_size,
+        seed=seed,
+        workdir=workdir,
+        logger=logger,
+        fingerprint={"benchmark": work.model},
+        **kwargs,
+    )
+    end = (time.perf_counter(), time.process_time())
+    logger.removeHandler(handler)
+    sources = {"callback": clock.stamps, "log": [start, *handler.stamps]}
+    how = next((name for name, stamps in sources.items() if len(stamps) == epochs + 1), "history")
+    if how == "history":  # history seconds, CPU spread evenly
+        wall = [float(row["seconds"]) for row in history]
+        cpu = [(end[1] - start[1]) / max(len(history), 1)] * len(history)
+    else:
+        stamps = sources[how]
+        wall = [b[0] - a[0] for a, b in zip(stamps, stamps[1:], strict=False)]
+        cpu = [b[1] - a[1] for a, b in zip(stamps, stamps[1:], strict=False)]
+    keys = {k for row in history for k in row} - {"epoch", "seconds"}
+    logs = {k: [row.get(k) for row in history] for k in sorted(keys)}
+    return model, wall, cpu, logs, how
+
+
+def worker(args) -> dict:
+    """One training run in this (fresh) process; returns the figures as a JSON-able dict."""
+    import keras
+    import tensorflow as tf
+    from tensorflow.python.util import _pywrap_util_port
+
+    from dlrepro import training
+
+    info = cpu_info()
+    gpus = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        gpus.append(details.get("device_name", device.name))
+    check_precision(args.precision, info["flags"], gpus)
+    training.configure_threads(args.threads)
+    if args.precision != "float32":
+        keras.mixed_precision.set_global_policy(args.precision)
+    work = workloads.load(args.model, args.samples, args.synthetic)
+    if args.side == "plain":
+        from plain_keras import train
+
+        result = train(
+            work.build,
+            work.x,
+            work.y,
+            epochs=args.epochs,
+            batch_size=work.batch_size,
+            seed=args.seed,
+            validation_data=work.validation,
+        )
+        model, wall, cpu, logs, how = (
+            result["model"],
+            result["wall"],
+            result["cpu"],
+            result["history"],
+            "callback",
+        )
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-fit-") as workdir:
+            model, wall, cpu, logs, how = _pipeline_fit(work, args.epochs, args.seed, workdir)
+    accuracy_key = "val_accuracy" if "val_accuracy" in logs else "accuracy"
+    out = {
+        "side": args.side,
+        "model": args.model,
+        "wall": wall,
+        "cpu": cpu,
+        "timing": how,
+        "accuracy": float(logs[accuracy_key][-1]),
+        "accuracy_on": "validation" if accuracy_key == "val_accuracy" else "train",
+        "n_train": work.n_train,
+        "n_validation": work.n_validation,
+        "batch_size": work.batch_size,
+        "full_train": work.full_train,
+        "data": work.data,
+        "epoch_flops": workloads.epoch_flops(model, work.n_train, work.n_validation),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+        "onednn_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "onednn_active": bool(_pywrap_util_port.IsMklEnabled()),
+        "threads": args.threads,
+        "precision": args.precision,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "gpus": gpus,
+    }
+    out["gemm_gflops"] = measure_gemm(tf) if args.model in workloads.CNNS else None
+    return out
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def samples_for(model: str, args) -> int | None:
+    """Training samples of ``model``: ``--samples``, else the quick subset, else all (None)."""
+    if args.samples is not None:
+        return args.samples
+    return workloads.QUICK_TRAIN[model] if args.quick else None
+
+
+def spawn(side: str, model: str, args, onednn: str) -> dict:
+    """Run one training in a fresh Python process; its figures, or a one-line error."""
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        result_path = Path(tmp) / "result.json"
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            side,
+            "--result",
+            str(result_path),
+            "--models",
+            model,
+            "--epochs",
+            str(args.epochs),
+            "--seed",
+            str(args.seed),
+            "--threads",
+            str(args.threads),
+            "--precision",
+            args.precision,
+        ]
+        samples = samples_for(model, args)
+        if samples is not None:
+            command += ["--samples", str(samples)]
+        if args.synthetic:
+            command.append("--synthetic")
+        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn}
+        proc = subprocess.run(command, env=env, capture_output=True, text=True)
+        if proc.returncode != 0 or not result_path.exists():
+            lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+            raise BenchmarkError(f"{model} {side} run failed: {lines[-1] if lines else proc.returncode}")
+        return json.loads(result_path.read_text())
+
+
+def after_first(values: list[float]) -> float:
+    """Median of the epochs after the first (the only epoch when there is one)."""
+    return statistics.median(values[1:] if len(values) > 1 else values)
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else math.nan
+
+
+def summarise(model: str, runs: list[dict]) -> dict:
+    """One table row from the plain and pipeline runs of ``model``."""
+    plain = [r for r in runs if r["side"] == "plain"]
+    pipe = [r for r in runs if r["side"] == "pipeline"]
+    first = runs[0]
+    row = {
+        "model": model,
+        "data": first["data"].split(" ")[0],
+        "n_train": first["n_train"],
+        "n_validation": first["n_validation"],
+        "epochs": len(first["wall"]),
+        "batch_size": first["batch_size"],
+    }
+    for side, side_runs in (("plain", plain), ("pipeline", pipe)):
+        row[f"{side}_s_per_epoch"] = _median([after_first(r["wall"]) for r in side_runs])
+        row[f"{side}_cpu_s_per_epoch"] = _median([after_first(r["cpu"]) for r in side_runs])
+        row[f"{side}_accuracy"] = side_runs[-1]["accuracy"]
+        row[f"{side}_peak_rss_mb"] = max(r["peak_rss_mb"] for r in side_runs)
+    row["ratio"] = row["pipeline_s_per_epoch"] / row["plain_s_per_epoch"]
+    row["cpu_ratio"] = row["pipeline_cpu_s_per_epoch"] / row["plain_cpu_s_per_epoch"]
+    row["accuracy_on"] = first["accuracy_on"]
+    row["peak_rss_mb"] = row.pop("pipeline_peak_rss_mb")
+    gemm = _median([r["gemm_gflops"] for r in runs])
+    flops = first["epoch_flops"] if model in workloads.CNNS else None
+    row["plain_gflops"] = flops / row["plain_s_per_epoch"] / 1e9 if flops else math.nan
+    row["gflops"] = flops / row["pipeline_s_per_epoch"] / 1e9 if flops else math.nan
+    row["gemm_gflops"] = gemm
+    row["gemm_fraction"] = row["gflops"] / gemm if flops and gemm == gemm else math.nan
+    scale = first["full_train"] / first["n_train"]
+    row["full_scale"] = scale
+    row["plain_full_s_per_epoch"] = row["plain_s_per_epoch"] * scale
+    row["pipeline_full_s_per_epoch"] = row["pipeline_s_per_epoch"] * scale
+    row["reps"] = min(len(plain), len(pipe))
+    row["pipeline_timing"] = pipe[0]["timing"]
+    row["precision"] = first["precision"]
+    row["onednn"] = f"{first['onednn_env']} ({'on' if first['onednn_active'] else 'off'})"
+    row["threads"] = first["threads"]
+    row["device"] = ", ".join(first["gpus"]) or "CPU"
+    return {c: row[c] for c in COLUMNS}
+
+
+def reproduction_runs(config: dict) -> dict[str, int]:
+    """Epochs trained per benchmark model by the full default reproduction (all seeds, splits)."""
+    cap = config.get("max_epochs")
+
+    def epochs(e: int) -> int:
+        return min(int(e), int(cap)) if cap else int(e)
+
+    def seeds(section: str) -> int:
+        return len(config[section].get("seeds") or config["seeds"])
+
+    experiments = config.get("experiments", {})
+    total = {}
+    if experiments.get("mnist", True):
+        for name, settings in config["mnist"]["models"].items():
+            total[name] = seeds("mnist") * sum(epochs(e) for e in settings["epochs"])
+    if experiments.get("sentiment", True):
+        cfg = config["sentiment"]
+        total["lstm"] = seeds("sentiment") * len(cfg["splits"]) * epochs(cfg["epochs"])
+    if experiments.get("indian_pines", True):
+        cfg = config["indian_pines"]
+        total["cnn3d"] = seeds("indian_pines") * len(cfg["splits"]) * epochs(cfg["epochs"])
+    return total
+
+
+def estimate(rows: list[dict], config: dict) -> dict:
+    """Training hours of the full default reproduction, from the full-size per-epoch figures."""
+    runs = reproduction_runs(config)
+    measured = {r["model"]: r for r in rows}
+    out = {"epochs": runs, "missing": sorted(set(runs) - set(measured)), "scaled": False}
+    for side in ("plain", "pipeline"):
+        out[side] = sum(n * measured[m][f"{side}_full_s_per_epoch"] for m, n in runs.items() if m in measured)
+    out["scaled"] = any(abs(measured[m]["full_scale"] - 1.0) > 1e-9 for m in runs if m in measured)
+    return out
+
+
+def header_lines(first: dict, sources: dict[str, str]) -> list[str]:
+    """The machine and software a table was measured with; ``sources``: data per model."""
+    info = cpu_info()
+    gpus = ", ".join(first["gpus"]) or "none seen by TensorFlow"
+    return [
+        f"CPU: {info['cpu']} (flags: {', '.join(info['flags']) or 'none of ' + ', '.join(CPU_FLAGS)})",
+        f"TF_ENABLE_ONEDNN_OPTS={first['onednn_env']} (oneDNN {'on' if first['onednn_active'] else 'off'}), "
+        f"threads {first['threads']}, precision {first['precision']}",
+        f"TensorFlow {first['tensorflow']}, Keras {first['keras']}, Python {platform.python_version()}; GPU: {gpus}",
+        "data: " + "; ".join(f"{m} {d}" for m, d in sources.items()),
+    ]
+
+
+def estimate_lines(est: dict, threads: int) -> list[str]:
+    parts = ", ".join(f"{m} {n} epochs" for m, n in est["epochs"].items())
+    lines = [
+        f"Estimated training time of the full default reproduction (config.yaml: {parts}), "
+        f"one job at a time on {threads} threads: pipeline {est['pipeline'] / 3600:.1f} h, "
+        f"plain Keras {est['plain'] / 3600:.1f} h"
+    ]
+    if est["scaled"]:
+        lines.append(
+            "  (scaled: per-epoch times of the subsets multiplied by full size / subset size: "
+            + ", ".join(f"{m} {n:,}" for m, n in workloads.FULL_TRAIN.items())
+            + " training samples)"
+        )
+    if est["missing"]:
+        lines.append(f"  (not measured, not counted: {', '.join(est['missing'])})")
+    return lines
+
+
+def fmt(value, digits: int = 6) -> str:
+    """A CSV cell: floats to ``digits`` significant digits, NaN empty."""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.{digits}g}"
+    return str(value)
+
+
+TABLE = [  # (row key, column title, format)
+    ("model", "model", "{}"),
+    ("data", "data", "{}"),
+    ("n_train", "train", "{:,}"),
+    ("plain_s_per_epoch", "plain s/ep", "{:.3g}"),
+    ("pipeline_s_per_epoch", "pipe s/ep", "{:.3g}"),
+    ("ratio", "ratio", "{:.2f}"),
+    ("plain_cpu_s_per_epoch", "plain CPU s/ep", "{:.3g}"),
+    ("pipeline_cpu_s_per_epoch", "pipe CPU s/ep", "{:.3g}"),
+    ("cpu_ratio", "CPU ratio", "{:.2f}"),
+    ("plain_accuracy", "plain acc", "{:.4f}"),
+    ("pipeline_accuracy", "pipe acc", "{:.4f}"),
+    ("gflops", "GFLOP/s", "{:.1f}"),
+    ("gemm_gflops", "GEMM GFLOP/s", "{:.1f}"),
+    ("gemm_fraction", "of GEMM", "{:.0%}"),
+    ("peak_rss_mb", "RSS MB", "{:.0f}"),
+]
+
+
+def markdown_table(rows: list[dict], columns=TABLE) -> str:
+    """A Markdown table of ``rows`` with the ``(key, title, format)`` columns (NaN: empty)."""
+
+    def cell(value, form):
+        if isinstance(value, float) and math.isnan(value):
+            return ""
+        return form.format(value)
+
+    lines = ["| " + " | ".join(title for _, title, _ in columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(cell(row[key], form) for key, _, form in columns) + " |")
+    return "\n".join(lines)
+
+
+def write_results(rows: list[dict], text: str, out: Path, name: str, columns=COLUMNS) -> None:
+    """``<name>.csv`` (one row per model) and ``<name>.md`` (the printed text) under ``out``."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / f"{name}.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: fmt(v) for k, v in row.items()})
+    (out / f"{name}.md").write_text(text + "\n")
+
+
+def benchmark(args) -> str:
+    """Plain vs pipeline for every model (A B A B ...); writes the CSV/Markdown, returns the text."""
+    rows, first, sources = [], None, {}
+    for model in args.models:
+        runs = []
+        for rep in range(1, args.reps + 1):
+            for side in ("plain", "pipeline"):
+                run = spawn(side, model, args, args.onednn)
+                runs.append(run)
+                print(
+                    f"  {model} {side} {rep}/{args.reps}: {after_first(run['wall']):.3f} s/epoch, "
+                    f"{after_first(run['cpu']):.3f} CPU s/epoch, accuracy {run['accuracy']:.4f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        first = first or runs[0]
+        sources[model] = runs[0]["data"]
+        rows.append(summarise(model, runs))
+    mode = "quick" if args.quick else "full"
+    est = estimate(rows, workloads.read_config())
+    text = "\n".join(
+        [
+            f"# Training benchmark ({mode} mode): pipeline (dlrepro.training.fit) vs plain Keras",
+            "",
+            *[f"- {line}" for line in header_lines(first, sources)],
+            f"- {args.epochs} epochs per run, {args.reps} plain + {args.reps} pipeline runs per model "
+            "alternating, per-epoch figures = median of the epochs after the first, median over runs; "
+            "ratio = pipeline / plain",
+            "",
+            markdown_table(rows),
+            "",
+            *estimate_lines(est, args.threads),
+        ]
+    )
+    write_results(rows, text, Path(args.out), "training")
+    return text
+
+
+ONEDNN_COLUMNS = ["model", "n_train", "epochs", "off_cpu_s_per_epoch", "on_cpu_s_per_epoch", "cpu_ratio"]
+ONEDNN_COLUMNS += ["off_s_per_epoch", "on_s_per_epoch", "off_accuracy", "on_accuracy", "threads"]
+
+
+def compare_onednn(args) -> str:
+    """The plain script with oneDNN off and on, alternating; CPU s/epoch off / on per model."""
+    rows, first, sources = [], None, {}
+    for model in args.models:
+        runs = {"0": [], "1": []}
+        for _ in range(args.reps):
+            for flag in ("0", "1"):
+                run = spawn("plain", model, args, flag)
+                if run["onednn_active"] != (flag == "1"):
+                    print(
+                        f"  note: TF_ENABLE_ONEDNN_OPTS={flag} but oneDNN active is {run['onednn_active']}",
+                        file=sys.stderr,
+                    )
+                runs[flag].append(run)
+                first, sources[model] = first or run, run["data"]
+        row = {
+            "model": model,
+            "n_train": runs["1"][0]["n_train"],
+            "epochs": args.epochs,
+            "threads": args.threads,
+        }
+        for flag, name in (("0", "off"), ("1", "on")):
+            row[f"{name}_cpu_s_per_epoch"] = _median([after_first(r["cpu"]) for r in runs[flag]])
+            row[f"{name}_s_per_epoch"] = _median([after_first(r["wall"]) for r in runs[flag]])
+            row[f"{name}_accuracy"] = runs[flag][-1]["accuracy"]
+        row["cpu_ratio"] = row["off_cpu_s_per_epoch"] / row["on_cpu_s_per_epoch"]
+        rows.append(row)
+    columns = [
+        ("model", "model", "{}"),
+        ("n_train", "train", "{:,}"),
+        ("off_cpu_s_per_epoch", "oneDNN off CPU s/ep", "{:.3g}"),
+        ("on_cpu_s_per_epoch", "oneDNN on CPU s/ep", "{:.3g}"),
+        ("cpu_ratio", "off / on", "{:.2f}"),
+        ("off_s_per_epoch", "off s/ep", "{:.3g}"),
+        ("on_s_per_epoch", "on s/ep", "{:.3g}"),
+        ("off_accuracy", "off acc", "{:.4f}"),
+        ("on_accuracy", "on acc", "{:.4f}"),
+    ]
+    text = "\n".join(
+        [
+            "# oneDNN off vs on (plain Keras script, TF_ENABLE_ONEDNN_OPTS=0 / 1 alternating)",
+            "",
+            *[f"- {line}" for i, line in enumerate(header_lines(first, sources)) if i != 1],
+            f"- threads {args.threads}, precision {args.precision}, {args.epochs} epochs per run, "
+            f"{args.reps} runs per setting; CPU s/ep = median of the epochs after the first",
+            "",
+            markdown_table(rows, columns),
+        ]
+    )
+    write_results(rows, text, Path(args.out), "onednn", ONEDNN_COLUMNS)
+    return text
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small subsets (a few minutes on 2 cores)")
+    parser.add_argument("--models", help="comma-separated subset (default: all; cnn3d with --compare-onednn)")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per run (default 3)")
+    parser.add_argument("--reps", type=int, default=2, help="runs per side and model (default 2)")
+    parser.add_argument("--samples", type=int, default=None, help="training samples of every model")
+    parser.add_argument("--threads", type=int, default=default_threads())
+    parser.add_argument("--onednn", choices=("0", "1"), default=os.environ["TF_ENABLE_ONEDNN_OPTS"])
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--synthetic", action="store_true", help="synthetic data even when real data exists")
+    parser.add_argument("--compare-onednn", action="store_true", help="plain runs with oneDNN off vs on")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
+    parser.add_argument("--worker", choices=("plain", "pipeline"), help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.models is None:
+        args.models = "cnn3d" if args.compare_onednn else ",".join(workloads.MODELS)
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(args.models) - set(workloads.MODELS))
+    if unknown:
+        parser.error(
+            f"--models: unknown {', '.join(unknown)}; expected some of {', '.join(workloads.MODELS)}"
+        )
+    if args.epochs < 1 or args.reps < 1:
+        parser.error("--epochs and --reps must be >= 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.worker:
+            args.side, args.model = args.worker, args.models[0]
+            Path(args.result).write_text(json.dumps(worker(args)))
+            return 0
+        text = compare_onednn(args) if args.compare_onednn else benchmark(args)
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The training benchmark's machinery on a minuscule run (nothing here depends on timings)."""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import training as bench  # noqa: E402
+import workloads  # noqa: E402
+
+
+def test_forward_macs_of_lenet_match_the_layer_arithmetic():
+    from dlrepro.mnist import build_model
+
+    model = build_model("lenet", "adam")
+    conv1 = 28 * 28 * 20 * (5 * 5 * 1)
+    conv2 = 14 * 14 * 50 * (5 * 5 * 20)
+    dense = 7 * 7 * 50 * 500 + 500 * 10
+    assert workloads.forward_macs(model) == conv1 + conv2 + dense
+    assert workloads.epoch_flops(model, 10, 4) == 2 * (conv1 + conv2 + dense) * (3 * 10 + 4)
+
+
+def test_reproduction_epochs_follow_the_config():
+    config = workloads.read_config()
+    runs = bench.reproduction_runs(config)
+    seeds = len(config["seeds"])
+    assert runs["mlp"] == seeds * sum(config["mnist"]["models"]["mlp"]["epochs"])
+    ip = config["indian_pines"]
+    assert runs["cnn3d"] == seeds * len(ip["splits"]) * ip["epochs"]
+    capped = bench.reproduction_runs({**config, "max_epochs": 2})
+    assert capped["cnn3d"] == seeds * len(ip["splits"]) * 2
+
+
+def test_estimate_sums_epochs_times_full_size_seconds():
+    config = workloads.read_config()
+    rows = [
+        {"model": "cnn3d", "full_scale": 2.0, "plain_full_s_per_epoch": 1.0, "pipeline_full_s_per_epoch": 3.0}
+    ]
+    est = bench.estimate(rows, config)
+    n = bench.reproduction_runs(config)["cnn3d"]
+    assert est["plain"] == pytest.approx(n * 1.0) and est["pipeline"] == pytest.approx(n * 3.0)
+    assert est["scaled"] and "lstm" in est["missing"] and "cnn3d" not in est["missing"]
+
+
+def test_mixed_float16_is_refused_without_a_gpu():
+    with pytest.raises(bench.BenchmarkError, match="mixed_float16 needs a GPU"):
+        bench.check_precision("mixed_float16", ["avx2"], [])
+    with pytest.raises(bench.BenchmarkError, match="avx512_bf16"):
+        bench.check_precision("mixed_bfloat16", ["avx2"], [])
+    bench.check_precision("mixed_bfloat16", ["avx2", "avx512_bf16"], [])
+
+
+def test_quick_benchmark_writes_one_row_per_model(tmp_path, capsys):
+    """Plain and pipeline runs of LeNet on 64 synthetic samples, 1 epoch: CSV, Markdown, table."""
+    out = tmp_path / "bench"
+    argv = ["--quick", "--synthetic", "--models", "lenet", "--epochs", "1", "--reps", "1"]
+    assert bench.main([*argv, "--samples", "64", "--threads", "1", "--out", str(out)]) == 0
+    with open(out / "training.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["model"] for r in rows] == ["lenet"]
+    required = {"model", "plain_s_per_epoch", "pipeline_s_per_epoch", "ratio", "plain_cpu_s_per_epoch"}
+    required |= {"pipeline_cpu_s_per_epoch", "plain_accuracy", "pipeline_accuracy", "gflops", "gemm_gflops"}
+    required |= {"gemm_fraction", "peak_rss_mb"}
+    assert required <= set(rows[0])
+    row = rows[0]
+    assert row["n_train"] == "64" and row["data"] == "synthetic" and row["epochs"] == "1"
+    for key in ("plain_s_per_epoch", "pipeline_s_per_epoch", "gflops", "gemm_gflops", "peak_rss_mb"):
+        assert float(row[key]) > 0, key
+    assert math.isclose(
+        float(row["ratio"]),
+        float(row["pipeline_s_per_epoch"]) / float(row["plain_s_per_epoch"]),
+        rel_tol=1e-3,
+    )
+    assert 0.0 <= float(row["plain_accuracy"]) <= 1.0 and 0.0 <= float(row["pipeline_accuracy"]) <= 1.0
+    assert float(row["full_scale"]) == pytest.approx(workloads.FULL_TRAIN["lenet"] / 64)
+    printed = capsys.readouterr().out
+    assert "| lenet |" in printed and "CPU:" in printed and "TF_ENABLE_ONEDNN_OPTS=" in printed
+    assert "Estimated training time of the full default reproduction" in printed and "scaled" in printed
+    assert (out / "training.md").read_text().strip() == printed.strip()
+
+
+def test_unknown_model_is_a_usage_error():
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--models", "resnet"])
