@@ -12,7 +12,8 @@ from dlrepro.runner import run
 
 def main(snakemake, log):
     p = snakemake.params.run
-    training.configure_threads(snakemake.threads)
+    threads = training.configure_threads(snakemake.threads)
+    log.info("%s", training.runtime_summary(threads))
     patches = open_netcdf(snakemake.input.patches)
     split = open_netcdf(snakemake.input.split)
     train = split.train_mask.values[patches.row.values, patches.col.values]
@@ -48,6 +49,7 @@ def main(snakemake, log):
         seed=int(snakemake.wildcards.seed),
         workdir=snakemake.params.checkpoints,
         logger=log,
+        **training.training_options(snakemake.params.training),
         fingerprint={**p, "split": snakemake.wildcards.split, "data": attrs["raw_sha256"]},
     )
     seconds = time.perf_counter() - tic

@@ -10,7 +10,8 @@ from dlrepro.runner import run
 
 def main(snakemake, log):
     p = snakemake.params.run
-    training.configure_threads(snakemake.threads)
+    threads = training.configure_threads(snakemake.threads)
+    log.info("%s", training.runtime_summary(threads))
     train = open_netcdf(snakemake.input.train)
     mask = open_netcdf(snakemake.input.split).is_validation.values
     x, y = train.image.values, train.label.values
@@ -36,6 +37,7 @@ def main(snakemake, log):
         seed=int(snakemake.wildcards.seed),
         workdir=snakemake.params.checkpoints,
         logger=log,
+        **training.training_options(snakemake.params.training),
         fingerprint={**p, "data": train.attrs["raw_sha256"]},
     )
     log.info("trained in %.1f s, %d parameters", time.perf_counter() - tic, model.count_params())

@@ -10,7 +10,8 @@ from dlrepro.sentiment import build_model
 
 def main(snakemake, log):
     p = snakemake.params.run
-    training.configure_threads(snakemake.threads)
+    threads = training.configure_threads(snakemake.threads)
+    log.info("%s", training.runtime_summary(threads))
     data = open_netcdf(snakemake.input.data)
     split = open_netcdf(snakemake.input.split)
     x, y = data.x.values, data.label.values.astype("float32")
@@ -39,6 +40,7 @@ def main(snakemake, log):
         seed=int(snakemake.wildcards.seed),
         workdir=snakemake.params.checkpoints,
         logger=log,
+        **training.training_options(snakemake.params.training),
         fingerprint={**p, "data": data.attrs["raw_sha256"], "tokenizer": data.attrs["tokenizer"]},
     )
     log.info("trained in %.1f s, %d parameters", time.perf_counter() - tic, model.count_params())

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import dlrepro  # noqa: F401  (first: turns TensorFlow's oneDNN kernels on, before any TF import)
+
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_PARTS = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "envs", "profiles", "report")
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))

@@ -1,14 +1,17 @@
-"""Preemption-safe training: a real training job killed mid-way resumes from its per-epoch
-checkpoint and ends with the same weights and history as an uninterrupted run.
+"""Preemption-safe training: a real training job stopped mid-way resumes from its checkpoint
+and ends with the same weights and history as an uninterrupted run.
 
 One tiny-profile workflow copy; the LeNet run (seed 1, 8 epochs) is trained
 1. uninterrupted (the reference),
-2. with ``--retries 1`` while the training process is SIGKILLed once ``state.json`` shows an
-   epoch done: Snakemake resubmits the job, as the Slurm profile's ``retries`` does after a
-   preemption or a time limit, and the second attempt resumes,
-3. with Snakemake itself interrupted (SIGINT to the whole run) after the first epoch and then
-   run again, as a user would after an interrupted run.
-Both interrupted runs must log the resume and end bit-identical to the reference.
+2. with ``--retries 1`` while the training process is SIGKILLed after epoch 3 (it kills itself
+   there: ``DLREPRO_FAULT=SIGKILL@3``, so the point is deterministic on a loaded machine):
+   Snakemake resubmits the job, as the Slurm profile's ``retries`` does after a preemption or
+   a time limit, and the second attempt resumes,
+3. with SIGTERM (what Slurm sends at a time limit / scancel) after epoch 3: the job checkpoints,
+   fails with one line, and a rerun resumes,
+4. with Snakemake itself interrupted (SIGINT to the whole process group, as Ctrl-C) while the
+   training waits after epoch 2 (``DLREPRO_FAULT=PAUSE@2``), then run again, as a user would.
+Every interrupted run must log the resume and end bit-identical to the reference.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import psutil
 import pytest
 
 from conftest import SNAKEMAKE, copy_workflow, snakemake
@@ -63,40 +65,30 @@ def _epochs_done(wf: Path) -> int:
         return 0
 
 
-def _training_process(parent: psutil.Process):
-    """The Python process running scripts/mnist_train.py under this snakemake."""
-    for child in parent.children(recursive=True):
-        try:
-            if any("mnist_train" in part for part in child.cmdline()):
-                return child
-        except psutil.Error:
-            continue
-    return None
-
-
-def _start(wf: Path, *extra: str) -> subprocess.Popen:
+def _start(wf: Path, *extra: str, fault: str = "") -> subprocess.Popen:
     return subprocess.Popen(
-        [SNAKEMAKE, TARGET, *ARGS, *extra],
+        [SNAKEMAKE, TARGET, *extra, *ARGS],
         cwd=wf,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "DLREPRO_FAULT": fault},
         start_new_session=True,
     )
 
 
-def _wait_for_epoch(wf: Path, proc: subprocess.Popen, timeout: float = 300) -> int:
+def _wait_for_pause(wf: Path, proc: subprocess.Popen, timeout: float = 900) -> None:
+    """Wait (no timing assumption: the training itself pauses) until the job waits after its epoch."""
+    marker = wf / RUN / "checkpoints" / "paused"
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        done = _epochs_done(wf)
-        if done >= 1:
-            return done
+        if marker.exists():
+            return
         if proc.poll() is not None:
-            pytest.fail(f"training ended before a checkpoint was seen:\n{proc.stdout.read()[-3000:]}")
-        time.sleep(0.05)
+            pytest.fail(f"training ended before it paused:\n{proc.stdout.read()[-3000:]}")
+        time.sleep(0.1)
     proc.kill()
-    pytest.fail("no checkpoint within the timeout")
+    pytest.fail("the training never paused")
 
 
 def _assert_same_as(reference: Path, run_dir: Path):
@@ -116,34 +108,42 @@ def reference(workdir, tmp_path_factory):
 
 
 def test_killed_training_job_is_retried_and_resumes(workdir, reference, tmp_path):
-    proc = _start(workdir, "--retries", "1")
-    done = _wait_for_epoch(workdir, proc)
-    job = _training_process(psutil.Process(proc.pid))
-    assert job is not None, "training process not found"
-    job.send_signal(signal.SIGKILL)  # the job dies as on a preempted/failed node
-    killed_after = done
-    out, _ = proc.communicate(timeout=600)
+    proc = _start(workdir, "--retries", "1", fault="SIGKILL@3")  # dies as on a preempted node
+    out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-4000:]
-    assert killed_after < EPOCHS
     log = (workdir / LOG).read_text()
-    assert f"after epoch {killed_after} of {EPOCHS}" in log or "resuming from" in log, log[-3000:]
+    assert f"resuming from {RUN}/checkpoints after epoch 3 of {EPOCHS}" in log, log[-3000:]
     final = _assert_same_as(reference, _train_outputs(workdir, tmp_path / "retried"))
-    print(f"SIGKILL after epoch {killed_after}/{EPOCHS}, retried and resumed: final {final}")
+    print(f"SIGKILL after epoch 3/{EPOCHS}, retried and resumed: final {final}")
+
+
+def test_sigterm_checkpoints_stops_and_rerun_resumes(workdir, reference, tmp_path):
+    proc = _start(workdir, fault="SIGTERM@3")  # Slurm: time limit, scancel, preemption
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode != 0, out[-4000:]
+    log = (workdir / LOG).read_text()
+    assert f"training stopped by SIGTERM after epoch 3 of {EPOCHS}" in log, log[-3000:]
+    assert "epoch 4/" not in log  # stopped within the epoch it was in
+    assert _epochs_done(workdir) == 3 and not (workdir / TARGET).exists()
+    rerun = snakemake(workdir, TARGET, *ARGS)
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    log = (workdir / LOG).read_text()
+    assert f"resuming from {RUN}/checkpoints after epoch 3 of {EPOCHS}" in log, log[-3000:]
+    final = _assert_same_as(reference, _train_outputs(workdir, tmp_path / "sigterm"))
+    print(f"SIGTERM after epoch 3/{EPOCHS}, rerun resumed: final {final}")
 
 
 def test_interrupted_run_resumes_when_rerun(workdir, reference, tmp_path):
-    proc = _start(workdir)
-    done = _wait_for_epoch(workdir, proc)
+    proc = _start(workdir, fault="PAUSE@2")
+    _wait_for_pause(workdir, proc)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C / scancel --signal=INT of the whole run
-    proc.communicate(timeout=120)
+    proc.communicate(timeout=300)
     interrupted_after = _epochs_done(workdir)
-    assert 1 <= interrupted_after < EPOCHS, interrupted_after
+    assert interrupted_after == 2, interrupted_after
     assert not (workdir / TARGET).exists()
     rerun = snakemake(workdir, TARGET, *ARGS)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     log = (workdir / LOG).read_text()
-    assert f"resuming from {RUN}/checkpoints after epoch {interrupted_after} of {EPOCHS}" in log, log[-3000:]
+    assert f"resuming from {RUN}/checkpoints after epoch 2 of {EPOCHS}" in log, log[-3000:]
     final = _assert_same_as(reference, _train_outputs(workdir, tmp_path / "rerun"))
-    print(
-        f"SIGINT after epoch {done}/{EPOCHS} (checkpoint {interrupted_after}), rerun resumed: final {final}"
-    )
+    print(f"SIGINT after epoch 2/{EPOCHS}, rerun resumed: final {final}")

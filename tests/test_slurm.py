@@ -69,6 +69,15 @@ def test_every_gpu_rule_has_gpu_resources(rules, profile):
         assert isinstance(res.get("mem_mb"), int) and isinstance(res.get("runtime"), int), name
 
 
+def test_tensorflow_threads_equal_the_cpus_requested(rules, profile):
+    """A GPU job's threads (passed to TensorFlow by its script) are the CPUs it asks Slurm for."""
+    threads = profile.get("set-threads") or {}
+    for name in sorted(ch.gpu_rules(rules)):
+        res = profile["set-resources"][name]
+        cpus = res.get("cpus_per_gpu", 0) * max(1, int(res.get("gpu", 1))) or res.get("cpus_per_task")
+        assert threads.get(name) == cpus, f"{name}: set-threads {threads.get(name)} != CPUs requested {cpus}"
+
+
 def test_set_resources_name_existing_rules(rules, profile):
     names = {r["name"] for r in rules}
     stale = sorted(set(profile.get("set-resources") or {}) - names)

@@ -1,9 +1,18 @@
 """The resumable training loop: bit-exact resume, fingerprint guard, history."""
 
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from dlrepro import training
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def _build():
@@ -63,3 +72,115 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, data, caplog):
 def test_epoch_seed_depends_on_seed_and_epoch():
     assert training.epoch_seed(1, 0) == training.epoch_seed(1, 0)
     assert len({training.epoch_seed(s, e) for s in range(3) for e in range(3)}) == 9
+
+
+def test_sigterm_checkpoints_then_resume_is_bit_exact(tmp_path, data, monkeypatch):
+    x, y = data
+    full, hist_full = training.fit(_build, x, y, epochs=4, batch_size=32, seed=5, workdir=tmp_path / "a")
+    monkeypatch.setenv(training.FAULT_ENV, "SIGTERM@2")  # the process signals itself after epoch 2
+    with pytest.raises(training.TrainingInterrupted, match="stopped by SIGTERM after epoch 2 of 4"):
+        training.fit(_build, x, y, epochs=4, batch_size=32, seed=5, workdir=tmp_path / "b")
+    monkeypatch.delenv(training.FAULT_ENV)
+    state = training.read_json(tmp_path / "b" / training.STATE_FILE)
+    assert state["epoch"] == 2 and len(state["history"]) == 2
+    resumed, hist = training.fit(_build, x, y, epochs=4, batch_size=32, seed=5, workdir=tmp_path / "b")
+    assert [h["loss"] for h in hist] == [h["loss"] for h in hist_full]
+    for a, b in zip(full.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_one_model_fit_call_and_checkpoints_only_when_due(tmp_path, data):
+    import keras
+
+    x, y = data
+    calls, seen = [], []
+
+    def build():
+        model = _build()
+        original = model.fit
+        model.fit = lambda *a, **k: calls.append(k.get("epochs")) or original(*a, **k)
+        return model
+
+    class Watch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((tmp_path / training.STATE_FILE).exists())
+
+    _, hist = training.fit(
+        build,
+        x,
+        y,
+        epochs=5,
+        batch_size=32,
+        seed=1,
+        workdir=tmp_path,
+        callbacks=[Watch()],
+        checkpoint_seconds=None,
+        checkpoint_epochs=2,
+    )
+    assert calls == [5] and len(hist) == 5
+    # the training's own callback runs first: a checkpoint exists from epoch 2 on, never earlier
+    assert seen == [False, True, True, True, True]
+    assert training.read_json(tmp_path / training.STATE_FILE)["epoch"] == 4
+
+
+def test_batches_per_epoch_and_order_depend_only_on_seed_and_epoch():
+    x = np.arange(10, dtype="float32")[:, None]
+    y = np.arange(10)
+
+    def epoch_orders(first):
+        ds = training.training_dataset(x, y, batch_size=4, seed=3, first_epoch=first, epochs=3)
+        batches = [b[1].numpy().tolist() for b in ds]
+        return [sum(batches[i : i + 3], []) for i in range(0, len(batches), 3)], [len(b) for b in batches]
+
+    orders, sizes = epoch_orders(0)
+    assert sizes == [4, 4, 2] * 3
+    assert all(sorted(o) == list(range(10)) for o in orders) and orders[0] != orders[1]
+    assert epoch_orders(1)[0] == orders[1:]
+
+
+def test_precision_refusals_are_one_line(monkeypatch):
+    from dlrepro.errors import ConfigError
+
+    training.check_precision("float32", gpus=0)
+    training.check_precision("mixed_float16", gpus=1)
+    with pytest.raises(ConfigError, match="mixed_float16 needs a GPU"):
+        training.check_precision("mixed_float16", gpus=0)
+    monkeypatch.setattr(training, "cpu_flags", lambda: {"avx2", "fma"})
+    with pytest.raises(ConfigError, match="needs a GPU or a CPU with AVX512-BF16"):
+        training.check_precision("mixed_bfloat16", gpus=0)
+    monkeypatch.setattr(training, "cpu_flags", lambda: {"avx512_bf16"})
+    training.check_precision("mixed_bfloat16", gpus=0)
+    with pytest.raises(ConfigError, match="training.precision"):
+        training.check_precision("float8", gpus=0)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="oneDNN switch is for x86 CPUs")
+def test_onednn_is_active_and_training_logs_no_tf_data_error(tmp_path):
+    """In a fresh process with TensorFlow's default logging: importing dlrepro turns oneDNN on
+    (whatever TensorFlow detects on this CPU), and a training logs no use_unbounded_threadpool
+    error (the tf.data rewrite under op determinism that Keras' array adapter triggers)."""
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        from dlrepro import training
+        from tensorflow.python.util import _pywrap_util_port
+        import keras
+        def build():
+            m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+            m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            return m
+        x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+        y = (x[:, 0] > 0).astype(int)
+        training.fit(build, x, y, epochs=2, batch_size=16, seed=1, workdir="w", validation_data=(x, y))
+        print("ONEDNN", _pywrap_util_port.IsMklEnabled())
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL")}
+    env["PYTHONPATH"] = str(SCRIPTS)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ONEDNN True" in proc.stdout
+    assert "use_unbounded_threadpool" not in proc.stderr
+    assert "NodeDef mentions attribute" not in proc.stderr

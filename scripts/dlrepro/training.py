@@ -4,30 +4,53 @@
   (``keras.utils.set_random_seed``) and enables TensorFlow op determinism.
 * :func:`distribution_strategy` uses ``tf.distribute.MirroredStrategy`` when the job sees
   more than one GPU (or when devices are given), the default strategy otherwise.
-* :func:`fit` trains epoch by epoch.  After every epoch the model (with its optimizer
-  state) and the history are checkpointed atomically into ``workdir``; a rerun after a
-  kill, a time limit or a preemption resumes from the last completed epoch.  Data order
-  and dropout masks are derived from ``(seed, epoch)`` alone, so a resumed run ends with
-  the same weights as an uninterrupted run with the same seed.
+* :func:`fit` trains with **one** ``model.fit`` call over a ``tf.data`` pipeline built once:
+  the training arrays become tensors once, and every epoch's batches are gathered from
+  them in an order derived from ``(seed, epoch)`` alone (no per-epoch copy of the data, no
+  per-epoch data adapter).  A callback resets the layers' random-seed state (dropout masks)
+  at the start of every epoch from the same ``(seed, epoch)``, so a run resumed from a
+  checkpoint ends with the same weights as an uninterrupted run with the same seed.
+* Checkpoints (model + optimizer state + history, written atomically into ``workdir``) are
+  taken at most every ``checkpoint_seconds`` (and/or every ``checkpoint_epochs``), so their
+  cost stays a small fraction of training time, and always when the process receives
+  SIGTERM, SIGUSR1 (what Slurm sends before a time limit or a preemption, see
+  ``docs/cluster.md``) or SIGINT (Ctrl-C): the current epoch is finished, checkpointed,
+  and the job ends with :class:`TrainingInterrupted`; a rerun resumes from there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
 import os
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from .errors import ConfigError, DlReproError
 from .io import atomic_path, read_json, write_json
 
 log = logging.getLogger("dlrepro")
 
 STATE_FILE = "state.json"
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+#: signals that make a training job checkpoint at the end of the current epoch and stop
+STOP_SIGNALS = ("SIGTERM", "SIGUSR1", "SIGINT")
+#: fault injection for the tests: ``SIGNAME@EPOCH`` makes the training process send itself
+#: that signal right after that epoch (e.g. ``SIGKILL@2``, ``SIGTERM@3``); ``PAUSE@EPOCH``
+#: makes it write ``<workdir>/paused`` after that epoch and wait (up to 10 min) for a signal.
+FAULT_ENV = "DLREPRO_FAULT"
+
+
+class TrainingInterrupted(DlReproError):
+    """Training stopped on a signal after a checkpoint; rerunning resumes it."""
 
 
 def set_determinism(seed: int) -> None:
@@ -55,6 +78,50 @@ def distribution_strategy(devices: list[str] | None = None):
     return tf.distribute.get_strategy()
 
 
+def cpu_flags() -> set[str]:
+    """The CPU feature flags of this machine (empty where /proc/cpuinfo is absent)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def check_precision(precision: str, gpus: int | None = None) -> None:
+    """Refuse, in one line, a precision the hardware cannot run fast (config key training.precision)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"config key training.precision: {precision!r}, expected one of {PRECISIONS}")
+    if precision == "float32":
+        return
+    if gpus is None:
+        import tensorflow as tf
+
+        gpus = len(tf.config.list_physical_devices("GPU"))
+    if gpus:
+        return
+    if precision == "mixed_float16":
+        raise ConfigError(
+            "config key training.precision: mixed_float16 needs a GPU (none visible); "
+            "use float32, or mixed_bfloat16 on a CPU with AVX512-BF16/AMX"
+        )
+    if not cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+        raise ConfigError(
+            "config key training.precision: mixed_bfloat16 needs a GPU or a CPU with AVX512-BF16 or "
+            "AMX-BF16 (this CPU has neither); use float32"
+        )
+
+
+def set_precision(precision: str) -> None:
+    """Keras' global dtype policy for the models built next (``float32`` = the lecture)."""
+    import keras
+
+    check_precision(precision)
+    keras.mixed_precision.set_global_policy("float32" if precision == "float32" else precision)
+
+
 def _reset_seed_generators(model, seed: int) -> None:
     """Put every layer's random-seed state (dropout masks) at a value fixed by ``seed``."""
     for index, layer in enumerate(model._flatten_layers(include_self=True, recursive=True)):
@@ -77,6 +144,186 @@ def _load_state(workdir: Path, fingerprint: dict, logger: logging.Logger):
     return state
 
 
+def training_dataset(
+    x, y, *, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool = True
+):
+    """Batches of ``(x, y)`` for epochs ``first_epoch .. epochs-1``, one ``tf.data`` pipeline.
+
+    The arrays are converted to tensors once; each epoch's order is a stateless shuffle
+    seeded by :func:`epoch_seed` ``(seed, epoch)``, so any epoch's batches are the same
+    whether the run started at epoch 0 or resumed later.  Every epoch has
+    ``ceil(n / batch_size)`` batches (the last one smaller), as ``model.fit`` on arrays.
+    The pipeline uses no parallel ``map``: with op determinism on, TensorFlow 2.21
+    rewrites parallel maps and logs a ``use_unbounded_threadpool`` error per epoch.
+    """
+    import tensorflow as tf
+
+    n = len(x)
+    xt = tf.convert_to_tensor(x)
+    yt = tf.convert_to_tensor(y)
+    seeds = np.array([[epoch_seed(seed, e), 0] for e in range(first_epoch, epochs)], dtype=np.int64)
+    seeds = seeds.reshape(-1, 2)
+
+    def one_epoch(epoch_seeds):
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(order, seed=epoch_seeds)
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def gather(index):
+        return tf.gather(xt, index), tf.gather(yt, index)
+
+    return (
+        tf.data.Dataset.from_tensor_slices(seeds).flat_map(one_epoch).map(gather).prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def eval_dataset(x, y, batch_size: int):
+    """Batches of ``(x, y)`` in order (validation, evaluation), without a parallel ``map``."""
+    import tensorflow as tf
+
+    n = len(x)
+    xt, yt = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+    return (
+        tf.data.Dataset.range(n)
+        .batch(batch_size)
+        .map(lambda i: (tf.gather(xt, i), tf.gather(yt, i)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+class _StopRequest:
+    """Signal handlers that ask the training to stop at the end of the current epoch.
+
+    A second SIGINT stops at once (``KeyboardInterrupt``), as users expect of Ctrl-C twice.
+    Installed only in the main thread; the previous handlers are restored on exit.
+    """
+
+    def __init__(self, logger: logging.Logger):
+        self.logger = logger
+        self.signum: int | None = None
+        self.event = threading.Event()
+        self._previous: dict[int, object] = {}
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum else ""
+
+    def _handle(self, signum, frame):
+        if self.signum == signal.SIGINT and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+        self.event.set()
+        self.logger.warning(
+            "received %s: finishing this epoch, then checkpointing and stopping",
+            signal.Signals(signum).name,
+        )
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for name in STOP_SIGNALS:
+                signum = getattr(signal, name, None)
+                if signum is not None:
+                    self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        return False
+
+
+def _format_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _make_callback(
+    model,
+    *,
+    seed: int,
+    epochs: int,
+    start: int,
+    history: list[dict],
+    workdir: Path,
+    fingerprint: dict,
+    logger: logging.Logger,
+    stop: _StopRequest,
+    stop_after: int | None,
+    checkpoint_seconds: float | None,
+    checkpoint_epochs: int | None,
+):
+    """The Keras callback that seeds, times, logs and checkpoints every epoch."""
+    import keras
+
+    fault = os.environ.get(FAULT_ENV, "")
+
+    class EpochControl(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.started = time.perf_counter()
+            self.last_checkpoint = self.started
+            self.done_here = 0
+            self.interrupted_after: int | None = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            eseed = epoch_seed(seed, epoch)
+            keras.utils.set_random_seed(eseed)
+            _reset_seed_generators(self.model, eseed)
+            self.tic = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.perf_counter()
+            row = {"epoch": epoch + 1}
+            row.update({k: float(v) for k, v in (logs or {}).items()})
+            row["seconds"] = round(now - self.tic, 3)
+            history.append(row)
+            self.done_here += 1
+            elapsed = now - self.started
+            eta = elapsed / self.done_here * (epochs - epoch - 1)
+            logger.info(
+                "epoch %d/%d %s elapsed=%s eta=%s",
+                epoch + 1,
+                epochs,
+                " ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "epoch"),
+                _format_seconds(elapsed),
+                _format_seconds(eta),
+            )
+            last = epoch + 1 >= epochs
+            limit = stop_after is not None and self.done_here >= stop_after and not last
+            self._fault(epoch + 1)
+            due = (checkpoint_epochs and (epoch + 1) % checkpoint_epochs == 0) or (
+                checkpoint_seconds is not None and now - self.last_checkpoint >= checkpoint_seconds
+            )
+            if not last and (due or limit or stop.signum):
+                _checkpoint(self.model, workdir, epoch + 1, history, fingerprint)
+                self.last_checkpoint = time.perf_counter()
+            if not last and (limit or stop.signum):
+                self.model.stop_training = True
+                self.interrupted_after = epoch + 1
+                if limit:
+                    logger.info("stopping after %d epochs in this process (stop_after)", self.done_here)
+
+        def _fault(self, epoch_done: int) -> None:
+            """Test-only fault injection (``DLREPRO_FAULT``), see the module constants."""
+            if not fault:
+                return
+            what, _, at = fault.partition("@")
+            if not at.isdigit() or int(at) != epoch_done:
+                return
+            if what == "PAUSE":
+                (workdir / "paused").write_text(str(epoch_done))
+                stop.event.wait(600)
+            elif what == "SIGKILL":
+                _checkpoint(self.model, workdir, epoch_done, history, fingerprint)
+                os.kill(os.getpid(), signal.SIGKILL)
+            else:
+                os.kill(os.getpid(), getattr(signal, what))
+
+    return EpochControl()
+
+
 def fit(
     build_model: Callable[[], object],
     x,
@@ -92,25 +339,37 @@ def fit(
     devices: list[str] | None = None,
     stop_after: int | None = None,
     fingerprint: dict | None = None,
+    callbacks: list | None = None,
+    checkpoint_seconds: float | None = 60.0,
+    checkpoint_epochs: int | None = None,
+    precision: str = "float32",
 ):
     """Train ``build_model()`` (a compiled Keras model) and return ``(model, history)``.
 
     ``history`` is a list of dicts, one per epoch (``epoch`` counts from 1, plus the
-    Keras logs and ``seconds``).  ``stop_after`` ends the call after that many epochs
-    in this process (used by tests to simulate a kill).  ``fingerprint`` (any JSON-able
-    description of model, data and hyper-parameters) must match for a checkpoint to be
-    resumed, so a checkpoint left by a different configuration is never continued.
+    Keras logs and ``seconds``, the epoch's wall time).  ``stop_after`` ends the call after
+    that many epochs in this process (tests use it to simulate a kill).  ``fingerprint``
+    (any JSON-able description of model, data and hyper-parameters) must match for a
+    checkpoint to be resumed, so a checkpoint left by another configuration is never
+    continued.  ``callbacks`` are extra Keras callbacks (e.g. a benchmark's timer).
+    A checkpoint is written when ``checkpoint_seconds`` have passed since the last one,
+    every ``checkpoint_epochs`` epochs (when set), and on SIGTERM/SIGUSR1/SIGINT, after
+    which :class:`TrainingInterrupted` is raised.  ``precision`` is Keras' dtype policy
+    (``float32``, the lecture's; ``mixed_bfloat16``; ``mixed_float16`` on GPUs).
     """
     import keras
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     set_determinism(seed)
+    set_precision(precision)
     strategy = distribution_strategy(devices)
     if strategy.num_replicas_in_sync > 1:
         logger.info("MirroredStrategy over %d replicas", strategy.num_replicas_in_sync)
 
     fingerprint = {"seed": int(seed), "batch_size": int(batch_size), "n": len(x), **(fingerprint or {})}
+    if precision != "float32":
+        fingerprint["precision"] = precision
     fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
     state = _load_state(workdir, fingerprint, logger)
     with strategy.scope():
@@ -121,43 +380,45 @@ def fit(
             model = keras.models.load_model(workdir / state["checkpoint"])
             start, history = int(state["epoch"]), list(state["history"])
             logger.info("resuming from %s after epoch %d of %d", workdir, start, epochs)
+    if start >= epochs:
+        return model, history[:epochs]
 
-    n = len(x)
-    done_here = 0
-    for epoch in range(start, epochs):
-        eseed = epoch_seed(seed, epoch)
-        keras.utils.set_random_seed(eseed)
-        _reset_seed_generators(model, eseed)
-        if shuffle:
-            order = np.random.default_rng(eseed).permutation(n)
-            xe, ye = x[order], y[order]
-        else:
-            xe, ye = x, y
-        tic = time.perf_counter()
-        result = model.fit(
-            xe,
-            ye,
-            batch_size=batch_size,
-            epochs=1,
+    train = training_dataset(
+        x, y, batch_size=batch_size, seed=seed, first_epoch=start, epochs=epochs, shuffle=shuffle
+    )
+    validation = None
+    if validation_data is not None:
+        validation = eval_dataset(validation_data[0], validation_data[1], batch_size)
+    with _StopRequest(logger) as stop:
+        control = _make_callback(
+            model,
+            seed=seed,
+            epochs=epochs,
+            start=start,
+            history=history,
+            workdir=workdir,
+            fingerprint=fingerprint,
+            logger=logger,
+            stop=stop,
+            stop_after=stop_after,
+            checkpoint_seconds=checkpoint_seconds,
+            checkpoint_epochs=checkpoint_epochs,
+        )
+        model.fit(
+            train,
+            epochs=epochs,
+            initial_epoch=start,
+            steps_per_epoch=math.ceil(len(x) / batch_size),
+            validation_data=validation,
             shuffle=False,
-            validation_data=validation_data,
+            callbacks=[control, *(callbacks or [])],
             verbose=0,
         )
-        row = {"epoch": epoch + 1}
-        row.update({k: float(v[-1]) for k, v in result.history.items()})
-        row["seconds"] = round(time.perf_counter() - tic, 3)
-        history.append(row)
-        logger.info(
-            "epoch %d/%d %s",
-            epoch + 1,
-            epochs,
-            " ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "epoch"),
+    if stop.signum and control.interrupted_after is not None:
+        raise TrainingInterrupted(
+            f"training stopped by {stop.name} after epoch {control.interrupted_after} of {epochs}; "
+            f"checkpoint saved in {workdir}; rerun the workflow to resume from it"
         )
-        _checkpoint(model, workdir, epoch + 1, history, fingerprint)
-        done_here += 1
-        if stop_after is not None and done_here >= stop_after and epoch + 1 < epochs:
-            logger.info("stopping after %d epochs in this process (stop_after)", done_here)
-            break
     return model, history
 
 
@@ -200,13 +461,38 @@ def count_params(model) -> int:
     return int(model.count_params())
 
 
-def configure_threads(threads: int) -> None:
-    """Use ``threads`` CPU threads in TensorFlow (call before any TensorFlow op)."""
+def configure_threads(threads: int) -> int:
+    """Use exactly ``threads`` CPU threads in TensorFlow (call before any TensorFlow op).
+
+    ``threads`` is what the job was given (Snakemake's ``threads``: ``--cores``,
+    ``--set-threads``, Slurm's CPUs per task/GPU).  Returns the number set.
+    """
     import tensorflow as tf
 
     threads = max(1, int(threads))
-    try:
+    with contextlib.suppress(RuntimeError):  # already initialised (e.g. in tests)
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
-    except RuntimeError:  # already initialised (e.g. in tests)
-        pass
+    return threads
+
+
+def runtime_summary(threads: int) -> str:
+    """One log line: TensorFlow threads, oneDNN, devices (what this job actually runs on)."""
+    import tensorflow as tf
+
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "TensorFlow default")
+    return (
+        f"TensorFlow {tf.__version__}: {threads} CPU thread(s), TF_ENABLE_ONEDNN_OPTS={onednn}, "
+        f"{'GPUs ' + ', '.join(gpus) if gpus else 'no GPU'}"
+    )
+
+
+def training_options(params) -> dict:
+    """The ``fit`` keywords from a rule's ``training`` params (config section ``training``)."""
+    params = dict(params or {})
+    return {
+        "checkpoint_seconds": params.get("checkpoint_seconds", 60.0),
+        "checkpoint_epochs": params.get("checkpoint_epochs"),
+        "precision": params.get("precision", "float32"),
+    }

@@ -143,6 +143,8 @@ def make_test_profile(out_dir: Path, repo: Path = REPO) -> Path:
             continue
         if key == "default-resources":
             value = _test_resources(value, mapping, "default-resources")
+        elif key == "set-threads":  # threads follow the (capped) CPUs of the test cluster
+            value = {rule: min(int(n), TEST_CAPS["cpus_per_gpu"]) for rule, n in value.items()}
         elif key == "set-resources":
             value = {
                 rule: _test_resources(res, mapping, f"set-resources.{rule}") for rule, res in value.items()
