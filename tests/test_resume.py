@@ -1,16 +1,16 @@
 """Preemption-safe training: a real training job stopped mid-way resumes from its checkpoint
 and ends with the same weights and history as an uninterrupted run.
 
-One tiny-profile workflow copy; the LeNet run (seed 1, 8 epochs) is trained
-1. uninterrupted (the reference),
-2. with ``--retries 1`` while the training process is SIGKILLed after epoch 3 (it kills itself
-   there: ``DLREPRO_FAULT=SIGKILL@3``, so the point is deterministic on a loaded machine):
+A copy of the session's tiny run (``tiny_run``: its LeNet run, seed 1, 3 epochs, is the
+uninterrupted reference, so no extra training is spent on it); that run is trained again
+1. with ``--retries 1`` while the training process is SIGKILLed after epoch 1 (it kills itself
+   there: ``DLREPRO_FAULT=SIGKILL@1``, so the point is deterministic on a loaded machine):
    Snakemake resubmits the job, as the Slurm profile's ``retries`` does after a preemption or
    a time limit, and the second attempt resumes,
-3. with SIGTERM (what Slurm sends at a time limit / scancel) after epoch 3: the job checkpoints,
+2. with SIGTERM (what Slurm sends at a time limit / scancel) after epoch 1: the job checkpoints,
    fails with one line, and a rerun resumes,
-4. with Snakemake itself interrupted (SIGINT to the whole process group, as Ctrl-C) while the
-   training waits after epoch 2 (``DLREPRO_FAULT=PAUSE@2``), then run again, as a user would.
+3. with Snakemake itself interrupted (SIGINT to the whole process group, as Ctrl-C) while the
+   training waits after epoch 1 (``DLREPRO_FAULT=PAUSE@1``), then run again, as a user would.
 Every interrupted run must log the resume and end bit-identical to the reference.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import SNAKEMAKE, copy_workflow, snakemake
+from conftest import SNAKEMAKE, snakemake
 
 sys.path.insert(0, str(Path(__file__).with_name("slurm")))
 import cluster_helpers as ch  # noqa: E402
@@ -36,15 +36,17 @@ import cluster_helpers as ch  # noqa: E402
 RUN = "results/mnist/lenet/e20/seed1"
 TARGET = f"{RUN}/model.keras"
 LOG = "logs/mnist/train_lenet_e20_seed1.log"
-EPOCHS = 8  # room for an interrupt after epoch 1 to land mid-run, even on a loaded machine
-# targets go first: --config takes every following word as a config item
-ARGS = ("--profile", "profiles/tiny", "--cores", "2", "--config", f"max_epochs={EPOCHS}")
+EPOCHS = 3  # the tiny profile's max_epochs; the faults land after epoch 1, chosen by the job itself
+ARGS = ("--profile", "profiles/tiny", "--cores", "2")
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    wf = copy_workflow(tmp_path_factory.mktemp("resume") / "wf")
-    snakemake(wf, "results/mnist/data/train.nc", "results/mnist/data/validation.nc", *ARGS, check=True)
+def workdir(tiny_run, tmp_path_factory):
+    """A copy of the tiny run (outputs, mtimes and Snakemake's records), without the LeNet run."""
+    wf = tmp_path_factory.mktemp("resume") / "wf"
+    shutil.copytree(tiny_run, wf, symlinks=True, ignore=shutil.ignore_patterns("locks", "incomplete"))
+    for name in ("model.keras", "history.csv", "metrics.json"):
+        (wf / RUN / name).unlink()
     return wf
 
 
@@ -101,49 +103,47 @@ def _assert_same_as(reference: Path, run_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def reference(workdir, tmp_path_factory):
-    snakemake(workdir, TARGET, *ARGS, check=True)
-    assert not (workdir / RUN / "checkpoints").exists()
-    return _train_outputs(workdir, tmp_path_factory.mktemp("reference"))
+def reference(tiny_run):
+    return tiny_run / RUN
 
 
 def test_killed_training_job_is_retried_and_resumes(workdir, reference, tmp_path):
-    proc = _start(workdir, "--retries", "1", fault="SIGKILL@3")  # dies as on a preempted node
+    proc = _start(workdir, "--retries", "1", fault="SIGKILL@1")  # dies as on a preempted node
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-4000:]
     log = (workdir / LOG).read_text()
-    assert f"resuming from {RUN}/checkpoints after epoch 3 of {EPOCHS}" in log, log[-3000:]
+    assert f"resuming from {RUN}/checkpoints after epoch 1 of {EPOCHS}" in log, log[-3000:]
     final = _assert_same_as(reference, _train_outputs(workdir, tmp_path / "retried"))
-    print(f"SIGKILL after epoch 3/{EPOCHS}, retried and resumed: final {final}")
+    print(f"SIGKILL after epoch 1/{EPOCHS}, retried and resumed: final {final}")
 
 
 def test_sigterm_checkpoints_stops_and_rerun_resumes(workdir, reference, tmp_path):
-    proc = _start(workdir, fault="SIGTERM@3")  # Slurm: time limit, scancel, preemption
+    proc = _start(workdir, fault="SIGTERM@1")  # Slurm: time limit, scancel, preemption
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode != 0, out[-4000:]
     log = (workdir / LOG).read_text()
-    assert f"training stopped by SIGTERM after epoch 3 of {EPOCHS}" in log, log[-3000:]
-    assert "epoch 4/" not in log  # stopped within the epoch it was in
-    assert _epochs_done(workdir) == 3 and not (workdir / TARGET).exists()
+    assert f"training stopped by SIGTERM after epoch 1 of {EPOCHS}" in log, log[-3000:]
+    assert "epoch 2/" not in log  # stopped within the epoch it was in
+    assert _epochs_done(workdir) == 1 and not (workdir / TARGET).exists()
     rerun = snakemake(workdir, TARGET, *ARGS)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     log = (workdir / LOG).read_text()
-    assert f"resuming from {RUN}/checkpoints after epoch 3 of {EPOCHS}" in log, log[-3000:]
+    assert f"resuming from {RUN}/checkpoints after epoch 1 of {EPOCHS}" in log, log[-3000:]
     final = _assert_same_as(reference, _train_outputs(workdir, tmp_path / "sigterm"))
-    print(f"SIGTERM after epoch 3/{EPOCHS}, rerun resumed: final {final}")
+    print(f"SIGTERM after epoch 1/{EPOCHS}, rerun resumed: final {final}")
 
 
 def test_interrupted_run_resumes_when_rerun(workdir, reference, tmp_path):
-    proc = _start(workdir, fault="PAUSE@2")
+    proc = _start(workdir, fault="PAUSE@1")
     _wait_for_pause(workdir, proc)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C / scancel --signal=INT of the whole run
     proc.communicate(timeout=300)
     interrupted_after = _epochs_done(workdir)
-    assert interrupted_after == 2, interrupted_after
+    assert interrupted_after == 1, interrupted_after
     assert not (workdir / TARGET).exists()
     rerun = snakemake(workdir, TARGET, *ARGS)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     log = (workdir / LOG).read_text()
-    assert f"resuming from {RUN}/checkpoints after epoch 2 of {EPOCHS}" in log, log[-3000:]
+    assert f"resuming from {RUN}/checkpoints after epoch 1 of {EPOCHS}" in log, log[-3000:]
     final = _assert_same_as(reference, _train_outputs(workdir, tmp_path / "rerun"))
-    print(f"SIGINT after epoch 2/{EPOCHS}, rerun resumed: final {final}")
+    print(f"SIGINT after epoch 1/{EPOCHS}, rerun resumed: final {final}")
