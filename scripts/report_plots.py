@@ -5,7 +5,7 @@ import pandas as pd
 from dlrepro.io import read_json
 from dlrepro.report import confusion_of, plot_confusion, plot_curves
 from dlrepro.runner import run
-from dlrepro.tables import combine_labels
+from dlrepro.tables import combine_labels, count_phrase
 
 
 def main(snakemake, log):
@@ -17,7 +17,7 @@ def main(snakemake, log):
     seeds = ", ".join(str(m["seed"]) for m in sorted(metrics, key=lambda m: m["seed"]))
     epochs = sorted({(int(m["epochs"]), int(m.get("epochs_requested", m["epochs"]))) for m in metrics})
     trained = ", ".join(str(t) if t == r else f"{t} of {r}" for t, r in epochs)
-    suffix = f"{label} data; seeds {seeds}; {trained} epochs trained"
+    suffix = f"{label} data; seeds {seeds}; {count_phrase(trained, 'epoch')} trained"
     plotted = plot_curves(
         histories,
         snakemake.output.curves,

@@ -293,7 +293,7 @@ def mnist_table(runs: list[dict]):
         )
         if trained != [epochs]:
             notes.append(
-                f"{model} {epochs} ep: trained only {rows[-1]['epochs_trained']} epochs (max_epochs cap)."
+                f"{model} {epochs} ep: trained only {rows[-1]['epochs_trained']} of {epochs} epochs (max_epochs cap)."
             )
         if group[0]["parameters"] != MNIST_PARAMS.get(model, group[0]["parameters"]):
             notes.append(f"{model}: {group[0]['parameters']} parameters, lecture {MNIST_PARAMS[model]}.")

@@ -726,33 +726,66 @@ def history_stats(histories, column: str):
     return epochs, values.mean(axis=0), values.min(axis=0), values.max(axis=0), len(frames)
 
 
-def plot_curves(histories, path, title: str, validation_name: str = "validation") -> list[str]:
+def _epoch_axis(ax, epochs) -> None:
+    """Integer epoch ticks; with few epochs every epoch is a tick and the axis spans whole epochs
+    (a single epoch is not drawn on a 0.945...1.050 axis)."""
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = sorted({int(e) for e in epochs})
+    if epochs and epochs[-1] - epochs[0] < 15:
+        ax.set_xticks(range(epochs[0], epochs[-1] + 1))
+        ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
+def plot_curves(
+    histories, path, title: str, validation_name: str = "validation", no_validation: str | None = None
+) -> list[str]:
     """Training and validation loss / accuracy per epoch: mean over seeds, shaded min-max range.
 
     ``histories``: one DataFrame per seed (columns ``epoch``, ``loss``, ``accuracy``,
-    ``val_loss``, ``val_accuracy``; missing ones are skipped).  Returns the plotted metrics.
+    ``val_loss``, ``val_accuracy``; missing ones are skipped).  When no history has a ``val_*``
+    column the legend says so (``no_validation``, default: the training monitored no held-out
+    data), rather than leaving the reader to look for a missing curve.  Returns the plotted
+    metrics.
     """
-    from matplotlib.ticker import MaxNLocator
-
     plt = _pyplot()
     metrics = [m for m in ("loss", "accuracy") if any(m in h.columns for h in histories)]
     if not metrics:
         metrics = ["loss"]
+    has_validation = any(c.startswith("val_") for h in histories for c in h.columns)
+    if no_validation is None:
+        no_validation = f"no {validation_name} curve: training monitored no held-out data"
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
+        all_epochs = []
         for column, name, colour in ((metric, "training", "C0"), (f"val_{metric}", validation_name, "C1")):
             stats = history_stats(histories, column)
             if stats is None:
                 continue
             epochs, mean, lo, hi, n = stats
+            all_epochs.extend(epochs)
             ax.plot(
                 epochs, mean, color=colour, marker="o" if len(epochs) < 30 else None, label=f"{name} (mean)"
             )
-            if n > 1:
+            if n > 1 and len(epochs) > 1:
                 ax.fill_between(
                     epochs, lo, hi, color=colour, alpha=0.2, label=f"{name} (range over {n} seeds)"
                 )
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            elif n > 1:  # one epoch: the range as an error bar (a band of zero width is invisible)
+                ax.errorbar(
+                    epochs,
+                    mean,
+                    yerr=[mean - lo, hi - mean],
+                    fmt="none",
+                    ecolor=colour,
+                    capsize=4,
+                    label=f"{name} (range over {n} seeds)",
+                )
+        if not has_validation:
+            ax.plot([], [], " ", label=no_validation)  # a legend entry without a line
+        _epoch_axis(ax, all_epochs)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

@@ -33,6 +33,19 @@ def fmt_mean_std(mean: float, std: float, n: int, scale: float = 1.0, digits: in
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f} (n={n})"
 
 
+def count_phrase(counts, noun: str, plural: str | None = None) -> str:
+    """``"1 epoch"``, ``"3 epochs"``, ``"1, 3 epochs"``: numbers (or a comma list) with the noun
+    in the right number."""
+    if isinstance(counts, str):
+        items = [c.strip() for c in counts.split(",") if c.strip()]
+    elif isinstance(counts, (list, tuple, set)):
+        items = [str(c) for c in counts]
+    else:
+        items = [str(counts)]
+    word = noun if items == ["1"] else (plural or noun + "s")
+    return f"{', '.join(items)} {word}"
+
+
 def combine_labels(labels) -> str:
     """Data-source label of a row built from several runs: the least trustworthy wins."""
     order = ["synthetic", "stand-in", "real"]
@@ -94,9 +107,14 @@ def to_markdown(df, title: str, notes: list[str] | None = None, prov: dict | Non
     """A Markdown table with a title, notes below it and a provenance line."""
     cols = list(df.columns)
 
+    import pandas as pd
+
     def cell(v):
+        # None / NaN / NA: a value that does not exist (e.g. a std over one seed), never "None"
+        if v is None or (pd.api.types.is_scalar(v) and not isinstance(v, str) and pd.isna(v)):
+            return "n/a"
         if isinstance(v, float):
-            return "" if math.isnan(v) else f"{v:.4g}"
+            return f"{v:.4g}"
         return str(v).replace("|", "\\|")
 
     lines = [f"# {title}", "", "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
@@ -128,6 +146,7 @@ def write_table(df, csv_path, md_path, title: str, notes=None, prov: dict | None
 __all__ = [
     "combine_labels",
     "config_hash",
+    "count_phrase",
     "fmt_mean_std",
     "mean_std",
     "provenance",
