@@ -24,3 +24,64 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     # .ci/run may pass -q to pip, nothing else differs
     assert test_command.replace("pip install -r", "pip install -q -r") in ci.splitlines()
+
+
+# ----------------------------------------------------------------------------- documented forms
+
+
+def _readme():
+    return (REPO / "README.md").read_text()
+
+
+def _config_examples():
+    """Every `--config KEY=VALUE` example of the README, as the shell passes it."""
+    examples = []
+    for quoted, bare in re.findall(r"--config (?:'([^']+)'|([A-Za-z_][\w-]*=[^\s`']+))", _readme()):
+        examples.append(quoted or bare)
+    return examples
+
+
+def test_readme_config_examples_are_valid():
+    """Parsed as Snakemake 9 parses --config, merged into config.yaml, then coerced and
+    validated as the workflow does at start-up."""
+    import yaml
+    from snakemake.cli import parse_config
+    from snakemake.utils import update_config
+
+    from dlrepro.config import check_config, coerce_config
+
+    examples = _config_examples()
+    assert {"seeds=[1,2]", "experiments={sentiment: false, indian_pines: false}", "strict_data=true"} <= set(
+        examples
+    ), examples
+    schema = REPO / "schemas" / "config.schema.yaml"
+    for example in examples:
+        config = yaml.safe_load((REPO / "config.yaml").read_text())
+        update_config(config, parse_config([example]))
+        coerce_config(config, schema)
+        check_config(config, schema)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, parse_config(["experiments={sentiment: false, indian_pines: false}"]))
+    coerce_config(config, schema)
+    assert config["experiments"] == {"mnist": True, "sentiment": False, "indian_pines": False}
+
+
+def test_readme_says_what_lint_prints():
+    text = _readme()
+    assert "prints nothing" not in text
+    assert "Congratulations, your workflow is in a good condition!" in text
+
+
+def test_readme_names_the_not_run_label_of_the_tables():
+    from dlrepro import report
+
+    assert getattr(report, "UNAVAILABLE", "not run — data unavailable") in _readme()
+
+
+def test_readme_cost_table():
+    text = _readme()
+    section = text.split("### What each experiment costs", 1)[1].split("\n## ", 1)[0]
+    assert "| experiment | runs (epochs × seeds × splits) | wall time per run on a 2-core CPU |" in section
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == 6, rows
+    assert "TODO" not in text
