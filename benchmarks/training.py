@@ -155,7 +155,7 @@ def measure_gemm(tf, n: int = GEMM_SIZE, repeats: int = 5) -> float:
     return 2.0 * n**3 / statistics.median(times) / 1e9
 
 
-def _pipeline_fit(work, epochs: int, seed: int, workdir: str):
+def _pipeline_fit(work, epochs: int, seed: int, workdir: str, precision: str = "float32"):
     """``dlrepro.training.fit`` as the train scripts call it; per-epoch (wall, CPU) stamps."""
     import inspect
     import logging
@@ -182,8 +182,11 @@ def _pipeline_fit(work, epochs: int, seed: int, workdir: str):
     logger.addHandler(handler)
     clock = EpochClock(reset_on_train_begin=False)
     kwargs = {}
-    if "callbacks" in inspect.signature(training.fit).parameters:
+    parameters = inspect.signature(training.fit).parameters
+    if "callbacks" in parameters:
         kwargs["callbacks"] = [clock]
+    if "precision" in parameters:  # else the global Keras policy set by the worker applies
+        kwargs["precision"] = precision
     start = (time.perf_counter(), time.process_time())
     clock.stamps = [start]
     model, history = training.fit(
@@ -254,7 +257,7 @@ def worker(args) -> dict:
         )
     else:
         with tempfile.TemporaryDirectory(prefix="bench-fit-") as workdir:
-            model, wall, cpu, logs, how = _pipeline_fit(work, args.epochs, args.seed, workdir)
+            model, wall, cpu, logs, how = _pipeline_fit(work, args.epochs, args.seed, workdir, args.precision)
     accuracy_key = "val_accuracy" if "val_accuracy" in logs else "accuracy"
     out = {
         "side": args.side,
@@ -414,14 +417,24 @@ def estimate(rows: list[dict], config: dict) -> dict:
     return out
 
 
-def header_lines(first: dict, sources: dict[str, str]) -> list[str]:
-    """The machine and software a table was measured with; ``sources``: data per model."""
+def load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return math.nan
+
+
+def header_lines(first: dict, sources: dict[str, str], load: tuple[float, float]) -> list[str]:
+    """The machine and software a table was measured with; ``sources``: data per model;
+    ``load``: the 1-minute load average at the start and at the end."""
     info = cpu_info()
     gpus = ", ".join(first["gpus"]) or "none seen by TensorFlow"
     return [
         f"CPU: {info['cpu']} (flags: {', '.join(info['flags']) or 'none of ' + ', '.join(CPU_FLAGS)})",
         f"TF_ENABLE_ONEDNN_OPTS={first['onednn_env']} (oneDNN {'on' if first['onednn_active'] else 'off'}), "
         f"threads {first['threads']}, precision {first['precision']}",
+        f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end, {os.cpu_count()} CPUs "
+        "(other load makes wall times noisy; CPU seconds much less so)",
         f"TensorFlow {first['tensorflow']}, Keras {first['keras']}, Python {platform.python_version()}; GPU: {gpus}",
         "data: " + "; ".join(f"{m} {d}" for m, d in sources.items()),
     ]
@@ -500,7 +513,7 @@ def write_results(rows: list[dict], text: str, out: Path, name: str, columns=COL
 
 def benchmark(args) -> str:
     """Plain vs pipeline for every model (A B A B ...); writes the CSV/Markdown, returns the text."""
-    rows, first, sources = [], None, {}
+    rows, first, sources, load = [], None, {}, load_average()
     for model in args.models:
         runs = []
         for rep in range(1, args.reps + 1):
@@ -522,7 +535,7 @@ def benchmark(args) -> str:
         [
             f"# Training benchmark ({mode} mode): pipeline (dlrepro.training.fit) vs plain Keras",
             "",
-            *[f"- {line}" for line in header_lines(first, sources)],
+            *[f"- {line}" for line in header_lines(first, sources, (load, load_average()))],
             f"- {args.epochs} epochs per run, {args.reps} plain + {args.reps} pipeline runs per model "
             "alternating, per-epoch figures = median of the epochs after the first, median over runs; "
             "ratio = pipeline / plain",
@@ -542,7 +555,7 @@ ONEDNN_COLUMNS += ["off_s_per_epoch", "on_s_per_epoch", "off_accuracy", "on_accu
 
 def compare_onednn(args) -> str:
     """The plain script with oneDNN off and on, alternating; CPU s/epoch off / on per model."""
-    rows, first, sources = [], None, {}
+    rows, first, sources, load = [], None, {}, load_average()
     for model in args.models:
         runs = {"0": [], "1": []}
         for _ in range(args.reps):
@@ -582,7 +595,11 @@ def compare_onednn(args) -> str:
         [
             "# oneDNN off vs on (plain Keras script, TF_ENABLE_ONEDNN_OPTS=0 / 1 alternating)",
             "",
-            *[f"- {line}" for i, line in enumerate(header_lines(first, sources)) if i != 1],
+            *[
+                f"- {line}"
+                for i, line in enumerate(header_lines(first, sources, (load, load_average())))
+                if i != 1
+            ],
             f"- threads {args.threads}, precision {args.precision}, {args.epochs} epochs per run, "
             f"{args.reps} runs per setting; CPU s/ep = median of the epochs after the first",
             "",
