@@ -17,6 +17,14 @@ include: "rules/indian_pines.smk"
 include: "rules/report.smk"
 
 
+onsuccess:
+    print_data_summary()
+
+
+onerror:
+    print_data_summary()
+
+
 rule all:
     input:
         get_final_output(),

@@ -8,7 +8,12 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from dlrepro.config import check_config, coerce_config  # noqa: E402
-from dlrepro.datasets import get_spec  # noqa: E402
+from dlrepro.datasets import (  # noqa: E402
+    EXPERIMENT_DATASETS,
+    STAND_IN_FALLBACK,
+    get_spec,
+    known_status,
+)
 from dlrepro.errors import ConfigError  # noqa: E402
 from dlrepro.tables import config_hash  # noqa: E402
 
@@ -58,11 +63,11 @@ def get_config_hash(reporting=False):
     return config_hash({k: v for k, v in config.items() if k != "reporting"})
 
 
-def get_fetch_params(dataset, options=None):
-    """Parameters of a dataset's download rule."""
+def get_fetch_params(dataset, options=None, source=None):
+    """Parameters of a dataset's download job; source (when given) replaces the configured one."""
     return {
         "dataset": dataset,
-        "source": config["datasets"][dataset]["source"],
+        "source": source or config["datasets"][dataset]["source"],
         "mirror": config["data_mirror"],
         "options": dict(options or {}),
         "synthetic": {
@@ -76,6 +81,174 @@ def get_raw_files(dataset, directory, options=None):
     """Paths of a dataset's raw files (the download rule's outputs)."""
     spec = get_spec(dataset, options)
     return [f"{directory}/{f.name}" for f in spec.files if not f.optional]
+
+
+# ----------------------------------------------------------------------------- data availability
+# Whether an experiment's data can be had is decided at parse time where that is cheap and
+# certain (dlrepro.datasets.known_status: synthetic / embedded sources, an earlier fetch,
+# every file in data_mirror or resources/cache, auto with an embedded fallback, strict_data).
+# Otherwise the checkpoint data_status (rules/data.smk) tries the acquisition and writes
+# resources/status/<dataset>.json; only then do the functions below read it.
+
+DATA_STATUS = "resources/status/{dataset}.json"
+STAND_IN_DIR = "resources/{dataset}/stand-in"
+_KNOWN_STATUS = {}
+
+
+def get_dataset_options(dataset):
+    """The config options that choose a dataset's raw files (Indian Pines: bands, ground truth)."""
+    return get_indian_pines_options() if dataset == "indian_pines" else {}
+
+
+def get_known_status(dataset):
+    """A dataset's availability as far as it is known at parse time (cached)."""
+    if dataset not in _KNOWN_STATUS:
+        _KNOWN_STATUS[dataset] = known_status(
+            dataset,
+            config["datasets"][dataset]["source"],
+            get_dataset_options(dataset),
+            mirror=config["data_mirror"],
+            resources="resources",
+            strict=config["strict_data"],
+        )
+    return _KNOWN_STATUS[dataset]
+
+
+def is_probed(dataset):
+    """Whether the data_status checkpoint decides (availability or raw files unknown now)."""
+    status = get_known_status(dataset)
+    return status["available"] is None or status["raw"] is None
+
+
+def get_data_status(dataset, field="available"):
+    """The status of a dataset with `field` (available / raw) decided: known at parse time,
+    else read from the data_status checkpoint (which Snakemake runs first)."""
+    import json
+
+    status = get_known_status(dataset)
+    if status[field] is not None:
+        return status
+    path = checkpoints.data_status.get(dataset=dataset).output[0]
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def when_available(experiment, outputs):
+    """outputs() of an enabled experiment whose data is available. When that is known only
+    after the data_status checkpoint, an input function that decides then (so that the
+    rest of the DAG stays complete in a dry-run)."""
+    if not is_enabled(experiment):
+        return []
+    dataset = EXPERIMENT_DATASETS[experiment]
+    available = get_known_status(dataset)["available"]
+    if available is None:
+
+        def deferred(wildcards):
+            return outputs() if get_data_status(dataset)["available"] else []
+
+        deferred.__name__ = f"get_{experiment}_if_data_available"
+        return deferred
+    return outputs() if available else []
+
+
+def _extend(outputs, more):
+    """Append a list of paths, or one input function, to an input list."""
+    if callable(more):
+        outputs.append(more)
+    else:
+        outputs.extend(more)
+    return outputs
+
+
+def get_raw_input(dataset):
+    """The raw files and manifest an experiment reads: the configured ones, or the embedded
+    stand-in that replaces them when they cannot be had (decided by data_status)."""
+
+    def raw_input(wildcards):
+        status = get_data_status(dataset, "raw")
+        if status.get("raw") == "stand-in":
+            directory = STAND_IN_DIR.format(dataset=dataset)
+            options = STAND_IN_FALLBACK[dataset]
+        else:
+            directory = f"resources/{dataset}"
+            options = get_dataset_options(dataset)
+        return {
+            "files": get_raw_files(dataset, directory, options),
+            "manifest": f"{directory}/manifest.json",
+        }
+
+    return raw_input
+
+
+def get_data_report_params(wildcards):
+    """Per experiment: the data status (available, label, reason) for the reproduction table."""
+    out = {}
+    for experiment, dataset in EXPERIMENT_DATASETS.items():
+        if is_enabled(experiment):
+            out[experiment] = get_data_status(dataset)
+    return out
+
+
+def _manifest_of(dataset, status):
+    import json
+
+    directory = f"resources/{dataset}"
+    if status.get("raw") == "stand-in":
+        directory = STAND_IN_DIR.format(dataset=dataset)
+    try:
+        with open(f"{directory}/manifest.json", encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return {}
+
+
+WHAT_DATA = {
+    "real": "REAL data (a reproduction)",
+    "stand-in": "STAND-IN data (not a reproduction)",
+}
+
+
+def data_summary():
+    """Lines saying, per enabled experiment, what its tables were computed from."""
+    import json
+
+    lines = []
+    for experiment, dataset in EXPERIMENT_DATASETS.items():
+        name = REPORT_CATEGORIES[experiment]
+        if not is_enabled(experiment):
+            lines.append(f"  {name}: not run (experiments.{experiment}: false)")
+            continue
+        status = dict(get_known_status(dataset))
+        path = DATA_STATUS.format(dataset=dataset)
+        if is_probed(dataset) and os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
+                status = json.load(fh)
+        if status["available"] is False:
+            lines.append(f"  {name}: NOT RUN - data unavailable: {status['reason']}")
+            continue
+        manifest = _manifest_of(dataset, status)
+        label = manifest.get("label") or status.get("label")
+        if not label:
+            lines.append(f"  {name}: data not fetched yet")
+            continue
+        what = WHAT_DATA.get(label, f"{label} data (not a reproduction)")
+        text = f"  {name}: {what}, source {manifest.get('source', '?')}"
+        if status.get("raw") == "stand-in":
+            text += f" - {status['reason']}"
+        lines.append(text)
+    return lines
+
+
+def print_data_summary():
+    """The end-of-run summary (onsuccess / onerror in the Snakefile)."""
+    lines = data_summary()
+    print(
+        "\nData used by this run (reproduction table: results/tables/reproduction.md):",
+        *lines,
+        "  (after adding data_mirror or Kaggle credentials, rerun with -R data_status)",
+        sep="\n",
+        file=sys.stderr,
+    )
 
 
 # ----------------------------------------------------------------------------- MNIST
@@ -244,15 +417,25 @@ REPORT_CATEGORIES = {
 
 def get_reproduction_input(kind):
     """Per-run metrics files of one kind (mnist, sentiment, baselines, indian_pines) for the
-    reproduction table; none when the experiment is disabled (its rows say "not run").
+    reproduction table; none when the experiment is disabled or its data unavailable (its
+    rows say "not run"). A list, or an input function when data_status decides.
     """
     if kind == "mnist":
-        return get_mnist_metrics() if is_enabled("mnist") else []
+        return when_available("mnist", get_mnist_metrics)
     if kind == "sentiment":
-        return get_sentiment_metrics() if is_enabled("sentiment") else []
+        return when_available("sentiment", get_sentiment_metrics)
     if kind == "baselines":
-        return get_sentiment_baselines() if is_enabled("sentiment") else []
-    return get_indian_pines_runs("metrics.json") if is_enabled("indian_pines") else []
+        return when_available("sentiment", get_sentiment_baselines)
+    return when_available("indian_pines", lambda: get_indian_pines_runs("metrics.json"))
+
+
+def get_reproduction_status_input():
+    """The data_status files the reproduction table's params read (probed datasets only)."""
+    return [
+        DATA_STATUS.format(dataset=dataset)
+        for experiment, dataset in EXPERIMENT_DATASETS.items()
+        if is_enabled(experiment) and is_probed(dataset)
+    ]
 
 
 def get_plot_settings(experiment):
@@ -327,14 +510,18 @@ def get_report_output():
         "results/plots/workflow/rulegraph.svg",
     ]
     for experiment in REPORT_CATEGORIES:
-        if not is_enabled(experiment):
-            continue
-        outputs.append(f"results/tables/{experiment}.html")
-        for setting in get_plot_settings(experiment):
-            outputs += [
-                f"results/plots/{experiment}/{setting}_curves.png",
-                f"results/plots/{experiment}/{setting}_confusion.png",
-            ]
+        pages = when_available(experiment, lambda e=experiment: _report_of(e))
+        _extend(outputs, pages)
+    return outputs
+
+
+def _report_of(experiment):
+    outputs = [f"results/tables/{experiment}.html"]
+    for setting in get_plot_settings(experiment):
+        outputs += [
+            f"results/plots/{experiment}/{setting}_curves.png",
+            f"results/plots/{experiment}/{setting}_confusion.png",
+        ]
     return outputs
 
 
@@ -342,13 +529,11 @@ def get_report_output():
 
 
 def get_final_output():
-    """Everything `rule all` builds, from the enabled experiments."""
+    """Everything `rule all` builds, i.e. the enabled experiments whose data is available (an
+    input function per experiment whose availability data_status decides) and the report.
+    """
     outputs = []
-    if is_enabled("mnist"):
-        outputs += get_mnist_output()
-    if is_enabled("sentiment"):
-        outputs += get_sentiment_output()
-    if is_enabled("indian_pines"):
-        outputs += get_indian_pines_output()
-    outputs += get_report_output()
-    return outputs
+    _extend(outputs, when_available("mnist", get_mnist_output))
+    _extend(outputs, when_available("sentiment", get_sentiment_output))
+    _extend(outputs, when_available("indian_pines", get_indian_pines_output))
+    return outputs + get_report_output()

@@ -23,7 +23,8 @@ rule normalise_mnist:
 
 rule split_mnist:
     input:
-        "results/mnist/data/train.nc",
+        train="results/mnist/data/train.nc",
+        test="results/mnist/data/test.nc",
     output:
         "results/mnist/data/validation.nc",
     log:

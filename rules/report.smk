@@ -17,6 +17,7 @@ rule report_reproduction:
         sentiment=get_reproduction_input("sentiment"),
         baselines=get_reproduction_input("baselines"),
         indian_pines=get_reproduction_input("indian_pines"),
+        status=get_reproduction_status_input(),
     output:
         csv=report(
             "results/tables/reproduction.csv",
@@ -43,6 +44,7 @@ rule report_reproduction:
     params:
         tolerances=config["reporting"]["tolerances"],
         experiments=config["experiments"],
+        data=get_data_report_params,
         config_hash=get_config_hash(reporting=True),
     script:
         "../scripts/report_reproduction.py"

@@ -82,6 +82,64 @@ def test_validation_split_random_is_reproducible():
     assert not np.array_equal(a, c)
 
 
+def test_validation_split_stratified_takes_the_fraction_of_every_class():
+    labels = np.repeat(np.arange(10), [100, 50, 80, 120, 100, 100, 100, 100, 90, 110])
+    a = mnist.validation_mask(len(labels), 0.2, "stratified", seed=1, labels=labels)
+    b = mnist.validation_mask(len(labels), 0.2, "stratified", seed=1, labels=labels)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, mnist.validation_mask(len(labels), 0.2, "stratified", seed=2, labels=labels))
+    counts = np.bincount(labels[a], minlength=10)
+    assert counts.tolist() == [20, 10, 16, 24, 20, 20, 20, 20, 18, 22]
+
+
+def test_validation_method_auto_is_tail_for_real_and_stratified_otherwise():
+    assert mnist.resolve_validation_method("auto", "real") == "tail"
+    assert mnist.resolve_validation_method("auto", "stand-in") == "stratified"
+    assert mnist.resolve_validation_method("auto", "synthetic") == "stratified"
+    assert mnist.resolve_validation_method("random", "stand-in") == "random"
+    with pytest.raises(DataError, match="mnist.validation_method"):
+        mnist.resolve_validation_method("middle", "real")
+
+
+def test_sorted_labels_tail_split_is_an_error_naming_the_counts():
+    labels = np.repeat(np.arange(10), 40)  # sorted by class, as the embedded subset
+    mask = mnist.validation_mask(len(labels), 0.2, "tail", seed=0)
+    with pytest.raises(DataError) as err:
+        mnist.check_split_classes(labels, mask, labels, "tail")
+    message = str(err.value)
+    assert "validation part lacks class(es) [0, 1, 2, 3, 4, 5, 6, 7]" in message
+    assert "validation [0, 0, 0, 0, 0, 0, 0, 0, 40, 40]" in message
+    assert "training [40, 40, 40, 40, 40, 40, 40, 40, 0, 0]" in message
+    assert "validation_method: stratified" in message
+
+
+def test_test_part_lacking_a_class_is_an_error():
+    labels = np.repeat(np.arange(10), 10)
+    mask = mnist.validation_mask(len(labels), 0.2, "stratified", seed=0, labels=labels)
+    mnist.check_split_classes(labels, mask, labels, "stratified")  # complete: no error
+    with pytest.raises(DataError, match=r"the test part lacks class\(es\) \[9\]"):
+        mnist.check_split_classes(labels, mask, labels[labels != 9], "stratified")
+    # no validation part at all (fraction 0): only the test part is checked
+    mnist.check_split_classes(labels, np.zeros(len(labels), dtype=bool), labels, "tail")
+
+
+def test_embedded_subset_auto_split_holds_every_class(tmp_path):
+    from dlrepro.acquire import acquire
+    from dlrepro.datasets import get_spec
+
+    acquire(get_spec("mnist"), tmp_path, source="embedded")
+    _, labels = mnist.load_part(tmp_path, "train")
+    _, test_labels = mnist.load_part(tmp_path, "test")
+    method = mnist.resolve_validation_method("auto", "stand-in")
+    mask = mnist.validation_mask(len(labels), 0.2, method, seed=0, labels=labels)
+    assert np.bincount(labels[mask], minlength=10).tolist() == [80] * 10
+    mnist.check_split_classes(labels, mask, test_labels, method)
+    with pytest.raises(DataError, match="validation part lacks"):  # the tail split
+        mnist.check_split_classes(
+            labels, mnist.validation_mask(len(labels), 0.2, "tail", 0), test_labels, "tail"
+        )
+
+
 def test_validation_split_rejects_bad_method():
     with pytest.raises(DataError, match="mnist.validation_method"):
         mnist.validation_mask(10, 0.2, "middle", seed=0)

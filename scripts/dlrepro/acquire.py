@@ -314,13 +314,13 @@ def acquire(
     if source in ("auto", "mirror", "download"):
         real = _acquire_real(spec, dest, source, mirror, logger, retries, cache)
         if real is not None:
-            files, missing = real
+            files, missing, _problems = real
             if not missing:
                 via = {entry["via"] for entry in files.values() if entry} or {"mirror"}
                 manifest.update(source="+".join(sorted(via)), label="real", files=files)
                 return _finish(manifest, dest, logger)
             if source != "auto" or spec.embedded is None:
-                raise DataUnavailableError("\n".join(missing))
+                raise unavailable_error(spec, missing, real[2])
             logger.warning(
                 "%s: real data unavailable, falling back to the embedded stand-in (%s):\n%s",
                 spec.name,
@@ -376,9 +376,25 @@ def _to_cache(remote, cache, src: Path) -> None:
         shutil.copyfile(src, tmp)
 
 
+def unavailable_error(spec: DatasetSpec, missing: list[str], problems: dict) -> DataUnavailableError:
+    """The error for missing required files: one line per file, then the spec's hint (if any).
+
+    ``problems`` (required file name -> what was tried) is kept on the error as ``.missing``
+    for callers that summarise it (the workflow's data-availability probe).
+    """
+    lines = list(missing)
+    hint = spec.extra.get("unavailable_hint")
+    if hint:
+        lines.append(f"{spec.name}: {hint}")
+    error = DataUnavailableError("\n".join(lines))
+    error.missing = dict(problems)
+    return error
+
+
 def _acquire_real(spec, dest, source, mirror, logger, retries, cache=None):
     files: dict = {}
     missing: list[str] = []
+    problems_of: dict[str, list[str]] = {}
     for remote in spec.files:
         target = dest / remote.name
         problems: list[str] = []
@@ -395,12 +411,13 @@ def _acquire_real(spec, dest, source, mirror, logger, retries, cache=None):
                 target.unlink(missing_ok=True)
                 continue
             missing.append(_missing_line(spec, remote, problems))
+            problems_of[remote.name] = problems
             continue
         logger.info("%s: %s from %s", spec.name, remote.name, entry["origin"])
         if entry["via"] != "cache":
             _to_cache(remote, cache, target)
         files[remote.name] = entry
-    return files, missing
+    return files, missing, problems_of
 
 
 def _finish(manifest: dict, dest: Path, logger, hash_files: bool = False) -> dict:

@@ -142,6 +142,13 @@ EMBEDDED = (
 )
 
 
+# how to run offline when the configured files differ from the embedded ones (200 bands, EHU)
+STAND_IN_HINT = (
+    "offline, set config key datasets.indian_pines.ground_truth: ehu (and bands: 200) to use the embedded "
+    "tensorly stand-in, or leave strict_data: false so that the workflow falls back to it by itself"
+)
+
+
 def check_options(options: dict | None) -> tuple[int, str]:
     """``(bands, ground_truth)`` from the dataset's config section, validated."""
     options = dict(options or {})
@@ -176,7 +183,11 @@ def indian_pines_spec(options: dict | None = None) -> DatasetSpec:
         embedded_description=EMBEDDED,
         synthetic=lambda dest, syn, logger: write_synthetic(dest, syn, logger, bands=bands, ground_truth=gt),
         citation=CITATION,
-        extra={"bands": bands, "ground_truth": gt},
+        extra={
+            "bands": bands,
+            "ground_truth": gt,
+            "unavailable_hint": None if embedded_fits else STAND_IN_HINT,
+        },
     )
 
 

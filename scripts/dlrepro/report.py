@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import lecture as L
 from .errors import ConfigError, DlReproError
@@ -42,6 +42,7 @@ class RulegraphError(DlReproError):
 LECTURE = "lecture figure"
 BEYOND = "beyond the lecture"
 NOT_RUN = "not run"
+UNAVAILABLE = "not run — data unavailable"
 
 # columns of the CSV (machine-readable) and of the Markdown/HTML view (for readers)
 CSV_COLUMNS = [
@@ -205,6 +206,7 @@ class Measured:
     labels: list[str]
     epochs: list[tuple[int, int]]  # (trained, requested) per run
     deterministic: bool = False  # a baseline: one value, no seeds
+    details: list[str] = field(default_factory=list)  # shown beside the setting (e.g. ground truth)
 
 
 def _group_runs(runs: dict) -> dict[tuple, Measured]:
@@ -231,6 +233,11 @@ def _group_runs(runs: dict) -> dict[tuple, Measured]:
         add("sentiment", ("majority", base["split"], "all"), base["subsets"]["all"]["accuracy"], base, True)
     for run in runs.get("indian_pines", []):
         add("indian_pines", (run["split"],), run["accuracy"], run)
+        gt = run.get("ground_truth")
+        detail = f"{str(gt).upper()} ground truth (lecture: Purdue)"
+        details = out[("indian_pines", (run["split"],))].details
+        if gt and gt != "purdue" and detail not in details:
+            details.append(detail)
     return out
 
 
@@ -299,8 +306,11 @@ def _pct(value, digits=2):
     )
 
 
-def build_row(fig: Figure, measured: Measured | None, tolerances: dict, enabled: bool) -> dict:
-    """One row of the reproduction table (CSV columns)."""
+def build_row(
+    fig: Figure, measured: Measured | None, tolerances: dict, enabled: bool, unavailable: str | None = None
+) -> dict:
+    """One row of the reproduction table (CSV columns); ``unavailable``: why the experiment's
+    data could not be had (its rows say "not run — data unavailable" with that reason)."""
     tol = tolerances.get(fig.tolerance) if fig.tolerance else None
     row = {
         "section": fig.section,
@@ -313,8 +323,11 @@ def build_row(fig: Figure, measured: Measured | None, tolerances: dict, enabled:
     }
     if measured is None or not measured.values:
         reason = f"experiments.{fig.experiment}: false" if not enabled else "not in the configuration"
+        ours = f"{NOT_RUN} ({reason})"
+        if enabled and unavailable:
+            ours = f"{UNAVAILABLE}: {unavailable}"
         row.update(
-            ours_pct=f"{NOT_RUN} ({reason})",
+            ours_pct=ours,
             mean_pct=None,
             std_pct=None,
             n_seeds=0,
@@ -335,6 +348,8 @@ def build_row(fig: Figure, measured: Measured | None, tolerances: dict, enabled:
         ours = "n/a" if math.isnan(mean) else f"{mean * 100:.2f} (deterministic)"
     else:
         ours = fmt_mean_std(mean, std, n, scale=100)
+    if measured.details:
+        row["setting"] = f"{fig.setting}; {'; '.join(measured.details)}"
     row.update(
         ours_pct=ours,
         mean_pct=_pct(mean, 3),
@@ -349,13 +364,15 @@ def build_row(fig: Figure, measured: Measured | None, tolerances: dict, enabled:
     return row
 
 
-def reproduction_table(runs: dict, tolerances: dict, enabled: dict):
+def reproduction_table(runs: dict, tolerances: dict, enabled: dict, unavailable: dict | None = None):
     """The reproduction table (DataFrame with :data:`CSV_COLUMNS`) and its notes.
 
     ``runs``: lists of metrics dicts under ``mnist``, ``sentiment``, ``sentiment_baselines``
     and ``indian_pines`` (as written by the evaluation / baseline rules); ``tolerances``: the
-    config's ``reporting.tolerances`` (percentage points); ``enabled``: ``experiments``.
+    config's ``reporting.tolerances`` (percentage points); ``enabled``: ``experiments``;
+    ``unavailable``: experiment -> one-line reason its data could not be had.
     """
+    unavailable = dict(unavailable or {})
     import pandas as pd
 
     measured = _group_runs(runs)
@@ -363,12 +380,18 @@ def reproduction_table(runs: dict, tolerances: dict, enabled: dict):
     beyond = beyond_figures()
     figures += beyond + extra_figures(measured, figures + beyond)
     rows = [
-        build_row(f, measured.get((f.experiment, f.key)), tolerances, bool(enabled.get(f.experiment)))
+        build_row(
+            f,
+            measured.get((f.experiment, f.key)),
+            tolerances,
+            bool(enabled.get(f.experiment)),
+            unavailable.get(f.experiment),
+        )
         for f in figures
     ]
     df = pd.DataFrame(rows, columns=CSV_COLUMNS)
     df["n_seeds"] = df["n_seeds"].astype("Int64")
-    return df, reproduction_notes(df, runs, tolerances, enabled)
+    return df, reproduction_notes(df, runs, tolerances, enabled, unavailable)
 
 
 # --------------------------------------------------------------------------- notes
@@ -386,7 +409,9 @@ def _mean_of(runs, get) -> float:
     return mean_std(get(r) for r in runs)[0]
 
 
-def reproduction_notes(df, runs: dict, tolerances: dict, enabled: dict) -> list[str]:
+def reproduction_notes(
+    df, runs: dict, tolerances: dict, enabled: dict, unavailable: dict | None = None
+) -> list[str]:
     """The text under the table: what differs from the lecture and why, from the data."""
     notes = []
     lecture_rows = df[df["section"] == LECTURE]
@@ -438,6 +463,8 @@ def reproduction_notes(df, runs: dict, tolerances: dict, enabled: dict) -> list[
     for experiment, name in EXPERIMENTS.items():
         if not enabled.get(experiment):
             notes.append(f"{name}: not run (experiments.{experiment}: false in the configuration).")
+        elif (unavailable or {}).get(experiment):
+            notes.append(f"{name}: {UNAVAILABLE}: {unavailable[experiment]}")
     notes += _mnist_notes(runs.get("mnist", []))
     notes += _sentiment_notes(runs.get("sentiment", []), runs.get("sentiment_baselines", []))
     notes += _indian_pines_notes(runs.get("indian_pines", []))
