@@ -54,6 +54,32 @@ def get_epochs(epochs):
     return min(int(epochs), cap) if cap else int(epochs)
 
 
+def get_tensorflow_threads():
+    """CPU threads of every TensorFlow job (training, evaluation, prediction): config
+    training.threads, else all the cores of this run (--cores; Snakemake caps a job's
+    threads there). On Slurm the profile's set-threads decides (= the CPUs it asks for).
+    The scripts pass exactly this number to TensorFlow."""
+    threads = config["training"]["threads"]
+    if threads:
+        return int(threads)
+    cores = workflow.cores
+    if isinstance(cores, int) and 0 < cores < 10_000:
+        return cores
+    return os.cpu_count() or 1
+
+
+def get_training_options():
+    """Checkpoint interval and precision of every training job (config section training;
+    the checkpoint settings never change results, so they are not in the fingerprint).
+    """
+    c = config["training"]
+    return {
+        "checkpoint_seconds": c["checkpoint_seconds"],
+        "checkpoint_epochs": c["checkpoint_epochs"],
+        "precision": c["precision"],
+    }
+
+
 def get_config_hash(reporting=False):
     """Short hash of the (validated) config, recorded in every table. The `reporting`
     section counts only for the reporting jobs (reporting=True), so that a tolerance

@@ -144,12 +144,13 @@ rule train_indian_pines:
         split="random|disjoint",
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: get_tensorflow_threads()
     resources:
         mem_mb=4000,
         runtime=240,
         gpu=1,
     params:
+        training=get_training_options(),
         run=get_indian_pines_train_params(),
         checkpoints="results/indian_pines/{split}/seed{seed}/checkpoints",
     script:
@@ -173,7 +174,7 @@ rule evaluate_indian_pines:
         split="random|disjoint",
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: get_tensorflow_threads()
     resources:
         mem_mb=4000,
         runtime=30,

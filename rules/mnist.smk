@@ -61,12 +61,13 @@ rule train_mnist:
         "benchmarks/mnist/train_{model}_e{epochs}_seed{seed}.tsv"
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: get_tensorflow_threads()
     resources:
         mem_mb=4000,
         runtime=120,
         gpu=1,
     params:
+        training=get_training_options(),
         run=get_mnist_train_params,
         checkpoints="results/mnist/{model}/e{epochs}/seed{seed}/checkpoints",
     script:
@@ -85,7 +86,7 @@ rule evaluate_mnist:
         "benchmarks/mnist/evaluate_{model}_e{epochs}_seed{seed}.tsv"
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: get_tensorflow_threads()
     resources:
         mem_mb=2000,
         runtime=10,

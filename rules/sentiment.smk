@@ -128,12 +128,13 @@ rule train_sentiment:
         split="lecture|grouped",
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: get_tensorflow_threads()
     resources:
         mem_mb=4000,
         runtime=60,
         gpu=1,
     params:
+        training=get_training_options(),
         run=get_sentiment_train_params,
         checkpoints="results/sentiment/{split}/seed{seed}/checkpoints",
     script:
@@ -155,7 +156,7 @@ rule evaluate_sentiment:
         split="lecture|grouped",
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: get_tensorflow_threads()
     resources:
         mem_mb=2000,
         runtime=10,
@@ -200,7 +201,7 @@ rule predict_sentiment:
         split="lecture|grouped",
     conda:
         "../envs/train.yaml"
-    threads: 2
+    threads: get_tensorflow_threads()
     resources:
         mem_mb=2000,
         runtime=10,

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-import dlrepro  # noqa: F401  (first: turns TensorFlow's oneDNN kernels on, before any TF import)
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))  # as pytest's pythonpath, also when imported by hand
+
+import dlrepro  # noqa: E402, F401  (turns TensorFlow's oneDNN kernels on, before any TF import)
+
 WORKFLOW_PARTS = ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "envs", "profiles", "report")
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
