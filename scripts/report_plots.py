@@ -17,14 +17,15 @@ def main(snakemake, log):
     seeds = ", ".join(str(m["seed"]) for m in sorted(metrics, key=lambda m: m["seed"]))
     epochs = sorted({(int(m["epochs"]), int(m.get("epochs_requested", m["epochs"]))) for m in metrics})
     trained = ", ".join(str(t) if t == r else f"{t} of {r}" for t, r in epochs)
-    suffix = f"{label} data; seeds {seeds}; {count_phrase(trained, 'epoch')} trained"
+    seed_word = "seed" if len(metrics) == 1 else "seeds"
+    suffix = f"{label} data; {seed_word} {seeds}; {count_phrase(trained, 'epoch')} trained"
     plotted = plot_curves(
         histories,
         snakemake.output.curves,
         f"{p.title}: training curves ({suffix})",
         validation_name=p.validation_name,
     )
-    log.info("curves of %s over %d seeds: %s", p.title, len(histories), plotted)
+    log.info("curves of %s over %s: %s", p.title, count_phrase(len(histories), "seed"), plotted)
     matrices, class_names, accuracy = confusion_of(experiment, metrics)
     plot_confusion(
         matrices,
