@@ -21,9 +21,12 @@ def test_shipped_config_is_valid():
 
 
 def test_every_tiny_override_is_valid():
-    config = _config()
-    config.update(yaml.safe_load((REPO / "profiles/tiny/workflow-config.yaml").read_text()))
+    from snakemake.utils import update_config
+
+    config = _config()  # merged key by key, as Snakemake merges a --configfile
+    update_config(config, yaml.safe_load((REPO / "profiles/tiny/workflow-config.yaml").read_text()))
     check_config(config, SCHEMA)
+    assert config["mnist"]["models"]["mlp"] == {**_config()["mnist"]["models"]["mlp"], "epochs": [20]}
 
 
 def test_unknown_top_level_key():
