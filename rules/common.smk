@@ -62,7 +62,10 @@ def get_tensorflow_threads():
     threads = config["training"]["threads"]
     if threads:
         return int(threads)
-    cores = workflow.cores
+    try:
+        cores = workflow.cores
+    except WorkflowError:  # no --cores (--rulegraph, --lint): only the DAG is drawn
+        cores = None
     if isinstance(cores, int) and 0 < cores < 10_000:
         return cores
     return os.cpu_count() or 1

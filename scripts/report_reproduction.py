@@ -16,8 +16,12 @@ def main(snakemake, log):
     }
     log.info("runs read: %s", {k: len(v) for k, v in runs.items()})
     p = snakemake.params
-    unavailable = {e: status["reason"] for e, status in dict(p.data).items() if status["available"] is False}
-    for experiment, reason in unavailable.items():
+    unavailable = {
+        e: (status.get("short_reason") or status["reason"], status["reason"])
+        for e, status in dict(p.data).items()
+        if status["available"] is False
+    }
+    for experiment, (_, reason) in unavailable.items():
         log.warning("%s: data unavailable: %s", experiment, reason)
     df, notes = reproduction_table(runs, dict(p.tolerances), dict(p.experiments), unavailable)
     log.info("\n%s", df.to_string(index=False))

@@ -116,6 +116,8 @@ def test_probe_si650_offline_is_unavailable_with_a_one_line_reason(tmp_path):
     assert "\n" not in reason
     assert reason.startswith("si650: cannot obtain training.txt")
     assert "no data_mirror configured" in reason and "pip install kaggle" in reason
+    # the table rows get the reason without the how-to (the notes have it all)
+    assert reason.startswith(status["short_reason"]) and "pip install" not in status["short_reason"]
 
 
 def test_probe_indian_pines_purdue_offline_falls_back_to_the_ehu_stand_in(tmp_path):
@@ -179,6 +181,15 @@ def test_unavailable_experiment_rows_say_not_run_with_the_reason():
     # the Indian Pines row says which ground truth was used
     ip = df[(df.experiment == "Indian Pines") & df.setting.str.startswith("random")].iloc[0]
     assert "EHU ground truth" in ip.setting and ip.data_source == "stand-in"
+
+
+def test_rows_get_the_short_reason_and_the_notes_how_to_get_the_data():
+    df, notes = R.reproduction_table(
+        {}, TOLERANCES, ALL_ON, {"sentiment": ("no training.txt", "no file. pip")}
+    )
+    si = df[df.experiment == "SI650 sentiment"]
+    assert (si.ours_pct == "not run — data unavailable: no training.txt").all()
+    assert "SI650 sentiment: not run — data unavailable: no file. pip" in notes
 
 
 def test_written_table_has_the_not_run_rows(tmp_path):

@@ -110,7 +110,11 @@ def stand_in_options(dataset: str, source: str, spec: DatasetSpec) -> dict | Non
     return dict(STAND_IN_FALLBACK[dataset]) if embedded_installed(dataset) else None
 
 
-def _status(dataset, source, available, label=None, raw="configured", reason="", decided="parse time"):
+def _status(
+    dataset, source, available, label=None, raw="configured", reason="", decided="parse time", short=None
+):
+    """A status dict; ``reason``: one line (with how to get the data when it is missing),
+    ``short_reason``: the same without the how-to (the table rows; the notes have it all)."""
     return {
         "dataset": dataset,
         "source": source,
@@ -118,6 +122,7 @@ def _status(dataset, source, available, label=None, raw="configured", reason="",
         "label": label,
         "raw": raw,
         "reason": reason,
+        "short_reason": reason if short is None else short,
         "decided": decided,
     }
 
@@ -160,8 +165,9 @@ def known_status(
         return _status(dataset, source, True, "synthetic")
     if source == "embedded":
         if spec.embedded is None:
-            reason = f"{dataset}: no embedded copy exists (config key datasets.{dataset}.source: embedded); "
-            return _status(dataset, source, False, reason=reason + HOW_TO_GET.get(dataset, ""))
+            short = f"{dataset}: no embedded copy exists (config key datasets.{dataset}.source: embedded)"
+            reason = f"{short}. To get it: {HOW_TO_GET[dataset]}." if dataset in HOW_TO_GET else short
+            return _status(dataset, source, False, reason=reason, short=short)
         if not embedded_installed(dataset):
             package = EMBEDDED_FILES.get(dataset, ("?",))[0]
             return _status(
@@ -196,8 +202,8 @@ _SHORTER = (
 )
 
 
-def short_reason(dataset: str, error: DataUnavailableError, limit: int = 120) -> str:
-    """One line from an acquisition error: which files, what was tried, how to get them."""
+def short_reason(dataset: str, error: DataUnavailableError, limit: int = 120, how: bool = True) -> str:
+    """One line from an acquisition error: which files, what was tried (and how to get them)."""
     missing = getattr(error, "missing", None) or {}
     if not missing:
         text = str(error).splitlines()[0]
@@ -213,8 +219,8 @@ def short_reason(dataset: str, error: DataUnavailableError, limit: int = 120) ->
                 if problem not in tried:
                     tried.append(problem)
         text = f"{dataset}: cannot obtain {', '.join(missing)} (tried: {'; '.join(tried)})"
-    how = HOW_TO_GET.get(dataset)
-    return f"{text}. To get it: {how}." if how else text
+    how_to = HOW_TO_GET.get(dataset) if how else None
+    return f"{text}. To get it: {how_to}." if how_to else text
 
 
 def probe_status(
@@ -233,14 +239,14 @@ def probe_status(
         try:
             manifest = acquire(spec, tmp, source=source, mirror=mirror, logger=logger, cache=cache)
         except DataUnavailableError as exc:
-            reason = short_reason(dataset, exc)
+            reason, short = short_reason(dataset, exc), short_reason(dataset, exc, how=False)
             fallback = stand_in_options(dataset, source, spec)
             if fallback is not None:
                 reason = f"{reason} Now {STAND_IN_NOTE.get(dataset, 'using the embedded stand-in')}."
                 logger.warning("%s", reason)
                 return _status(dataset, source, True, "stand-in", "stand-in", reason, "probe")
             logger.warning("%s: data unavailable: %s", dataset, reason)
-            return _status(dataset, source, False, reason=reason, decided="probe")
+            return _status(dataset, source, False, reason=reason, decided="probe", short=short)
     return _status(
         dataset, source, True, manifest["label"], reason=f"obtained ({manifest['source']})", decided="probe"
     )

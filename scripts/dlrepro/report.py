@@ -370,9 +370,11 @@ def reproduction_table(runs: dict, tolerances: dict, enabled: dict, unavailable:
     ``runs``: lists of metrics dicts under ``mnist``, ``sentiment``, ``sentiment_baselines``
     and ``indian_pines`` (as written by the evaluation / baseline rules); ``tolerances``: the
     config's ``reporting.tolerances`` (percentage points); ``enabled``: ``experiments``;
-    ``unavailable``: experiment -> one-line reason its data could not be had.
+    ``unavailable``: experiment -> one-line reason its data could not be had, or a pair
+    (short reason for its rows, full reason with how to get the data for the notes).
     """
     unavailable = dict(unavailable or {})
+    row_reason = {e: r[0] if isinstance(r, (tuple, list)) else r for e, r in unavailable.items()}
     import pandas as pd
 
     measured = _group_runs(runs)
@@ -385,7 +387,7 @@ def reproduction_table(runs: dict, tolerances: dict, enabled: dict, unavailable:
             measured.get((f.experiment, f.key)),
             tolerances,
             bool(enabled.get(f.experiment)),
-            unavailable.get(f.experiment),
+            row_reason.get(f.experiment),
         )
         for f in figures
     ]
@@ -464,7 +466,9 @@ def reproduction_notes(
         if not enabled.get(experiment):
             notes.append(f"{name}: not run (experiments.{experiment}: false in the configuration).")
         elif (unavailable or {}).get(experiment):
-            notes.append(f"{name}: {UNAVAILABLE}: {unavailable[experiment]}")
+            reason = unavailable[experiment]
+            full = reason[-1] if isinstance(reason, (tuple, list)) else reason
+            notes.append(f"{name}: {UNAVAILABLE}: {full}")
     notes += _mnist_notes(runs.get("mnist", []))
     notes += _sentiment_notes(runs.get("sentiment", []), runs.get("sentiment_baselines", []))
     notes += _indian_pines_notes(runs.get("indian_pines", []))
