@@ -10,10 +10,10 @@ Usage::
 For every model the same work (model builder, data, epochs, batch size, seed) is trained
 by the plain reference (``benchmarks/plain_keras.py``: in-memory NumPy, one
 ``model.fit(epochs=N)``) and by the pipeline (``dlrepro.training.fit`` called as the
-``scripts/*_train.py`` scripts call it, with a temporary checkpoint directory), alternating
-plain and pipeline runs (A B A B ...).  Each run is a fresh Python process (fresh
-TensorFlow, its own peak RSS) with the same environment (``TF_ENABLE_ONEDNN_OPTS``,
-threads, precision).
+``scripts/*_train.py`` scripts call it: the ``training`` options of ``config.yaml``, a temporary
+checkpoint directory), alternating plain and pipeline runs (A B A B ...).  Each run is a
+fresh Python process (fresh TensorFlow, its own peak RSS) with the same environment
+(``TF_ENABLE_ONEDNN_OPTS``, threads, precision).
 
 Per run: the wall and process-CPU seconds of every epoch (differences of time stamps
 taken after each epoch, so whatever the loop does between epochs - checkpoints, data
@@ -181,8 +181,11 @@ def _pipeline_fit(work, epochs: int, seed: int, workdir: str, precision: str = "
     handler = EpochLog()
     logger.addHandler(handler)
     clock = EpochClock(reset_on_train_begin=False)
-    kwargs = {}
     parameters = inspect.signature(training.fit).parameters
+    kwargs = {}
+    if hasattr(training, "training_options"):  # checkpoint interval etc. of config.yaml, as the rules
+        kwargs.update(training.training_options(workloads.read_config().get("training")))
+    kwargs = {k: v for k, v in kwargs.items() if k in parameters}
     if "callbacks" in parameters:
         kwargs["callbacks"] = [clock]
     if "precision" in parameters:  # else the global Keras policy set by the worker applies
