@@ -71,7 +71,8 @@ def test_quick_benchmark_writes_one_row_per_model(tmp_path, capsys):
     assert required <= set(rows[0])
     row = rows[0]
     assert row["n_train"] == "64" and row["data"] == "synthetic" and row["epochs"] == "1"
-    for key in ("plain_s_per_epoch", "pipeline_s_per_epoch", "gflops", "gemm_gflops", "peak_rss_mb"):
+    positive = ("plain_s_per_epoch", "pipeline_s_per_epoch", "gflops", "gemm_gflops", "peak_rss_mb")
+    for key in (*positive, "cpu_gflops", "gemm_cpu_gflops", "cpu_gemm_fraction"):
         assert float(row[key]) > 0, key
     assert math.isclose(
         float(row["ratio"]),
