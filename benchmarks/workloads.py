@@ -124,12 +124,14 @@ def _lstm(n: int | None, config: dict, synthetic: bool) -> Workload:
     if synthetic or not path.exists():
         import tempfile
 
-        tmp = Path(tempfile.mkdtemp(prefix="bench-si650-")) / sentiment.LABELLED_FILE
-        tmp.write_bytes(sentiment.synthetic_corpus(7_086, seed=0))
-        path, data = tmp, "synthetic (dlrepro.sentiment.synthetic_corpus)"
+        with tempfile.TemporaryDirectory(prefix="bench-si650-") as tmp:
+            path = Path(tmp) / sentiment.LABELLED_FILE
+            path.write_bytes(sentiment.synthetic_corpus(7_086, seed=0))
+            corpus = sentiment.parse_labelled(path, on_malformed="skip")
+        data = "synthetic (dlrepro.sentiment.synthetic_corpus)"
     else:
+        corpus = sentiment.parse_labelled(path, on_malformed="skip")
         data = f"real ({path})"
-    corpus = sentiment.parse_labelled(path, on_malformed="skip")
     # no sentence splitting: the tokens barely differ and the timing not at all
     tokenizer = sentiment.Tokenizer("none", cfg["tokenizer"]["word_tokenizer"])
     tokens = [tokenizer.tokenize(s) for s in corpus.sentences]
