@@ -210,11 +210,19 @@ def get_raw_input(dataset):
 
 
 def get_data_report_params(wildcards):
-    """Per experiment: the data status (available, label, reason) for the reproduction table."""
+    """Enabled experiments whose data is unavailable, with the reasons, for the reproduction
+    table (only these: a param that changes after a fetch would rerun the table)."""
     out = {}
     for experiment, dataset in EXPERIMENT_DATASETS.items():
-        if is_enabled(experiment):
-            out[experiment] = get_data_status(dataset)
+        if not is_enabled(experiment):
+            continue
+        status = get_data_status(dataset)
+        if status["available"] is False:
+            out[experiment] = {
+                "available": False,
+                "reason": status["reason"],
+                "short_reason": status.get("short_reason") or status["reason"],
+            }
     return out
 
 

@@ -3,6 +3,7 @@ unavailable" rows, and the workflow's use of them (dry-runs and the probe job on
 
 import json
 
+import pandas as pd
 import pytest
 
 from conftest import snakemake
@@ -238,15 +239,24 @@ def test_offline_dry_run_probes_only_what_is_unknown(workflow):
 
 
 @pytest.mark.workflow
-def test_probe_job_writes_the_si650_status(workflow, tmp_path):
+def test_offline_si650_run_ends_with_a_table_exit_0_and_nothing_left_to_do(workflow, tmp_path):
+    """SI650 alone, offline, no credentials: only the probe and the reporting jobs run."""
     env = {"KAGGLE_CONFIG_DIR": str(tmp_path / "no-kaggle"), "KAGGLE_USERNAME": "", "KAGGLE_KEY": ""}
-    proc = snakemake(workflow, "--cores", "1", "resources/status/si650.json", env=env)
+    overrides = tmp_path / "si650.yaml"
+    overrides.write_text(
+        "experiments: {mnist: false, indian_pines: false}\nreporting: {rulegraph_renderer: matplotlib}\n"
+    )
+    args = ("--cores", "1", "--configfile", str(overrides))
+    proc = snakemake(workflow, *args, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     status = json.loads((workflow / "resources/status/si650.json").read_text())
     assert status["available"] is False and "pip install kaggle" in status["reason"]
     assert "SI650 sentiment: NOT RUN - data unavailable" in proc.stderr  # the end-of-run summary
-    # now known: the next dry-run plans the reproduction table without SI650 and without a probe
-    off = tmp_path / "off.yaml"
-    off.write_text("experiments: {indian_pines: false}\n")
-    jobs = _dry_run_jobs(snakemake(workflow, "-n", "--configfile", str(off)))
-    assert "data_status" not in jobs and "fetch_si650" not in jobs and jobs["report_reproduction"] == 1
+    table = pd.read_csv(workflow / "results/tables/reproduction.csv", comment="#")
+    si = table[table.experiment == "SI650 sentiment"]
+    assert len(si) >= 3 and si.ours_pct.str.startswith("not run — data unavailable: si650").all()
+    assert "pip install kaggle" in (workflow / "results/tables/reproduction.md").read_text(encoding="utf-8")
+    assert not (workflow / "resources/si650/training.txt").exists()
+    # idempotent: the status is read back, nothing reruns
+    again = snakemake(workflow, "-n", *args, env=env)
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
