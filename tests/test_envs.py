@@ -3,7 +3,7 @@ each rule's env provides what its script imports.
 
 Conda itself is not available here (no conda on PyPI, channels unreachable), so these checks
 are static: the envs are solved for real only on a cluster login node
-(``snakemake --profile profiles/slurm --conda-create-envs-only``, docs/cluster.md).
+(``snakemake --workflow-profile profiles/slurm --conda-create-envs-only``, docs/cluster.md).
 
 * Rules are read through Snakemake (tests/slurm/cluster_helpers.workflow_rules), not parsed.
 * Pins: every pip dependency is ``name==version`` with the version of requirements.lock

@@ -23,11 +23,15 @@ def test_lint_prints_nothing(workflow):
 @pytest.mark.parametrize("profile", ["default", "tiny", "slurm"])
 def test_dry_run_of_every_profile(workflow, profile):
     args = ["-n"] if profile == "default" else ["-n", "--profile", f"profiles/{profile}"]
-    if profile == "slurm" and not shutil.which("conda"):
-        args += ["--sdm", "env-modules"]  # the profile uses conda, not installable here (docs/cluster.md)
+    if profile == "slurm":  # as docs/cluster.md: the workflow profile (replaces profiles/default)
+        args = ["-n", "--workflow-profile", "profiles/slurm"]
+        if not shutil.which("conda"):
+            args += ["--sdm", "env-modules"]  # the profile uses conda, not installable here
     proc = snakemake(workflow, *args)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "train_mnist" in proc.stdout
+    if profile == "slurm":  # TensorFlow threads = the CPUs asked for (cpus_per_gpu), not the login node's
+        assert "threads: 12" in proc.stdout and "threads: 2\n" not in proc.stdout
 
 
 def test_tiny_profile_produces_mnist_table_above_chance(tiny_run):
