@@ -102,6 +102,15 @@ def _assert_same_as(reference: Path, run_dir: Path):
     return hist.iloc[-1].to_dict()
 
 
+def _rerun_resumes(workdir: Path, reference: Path, dest: Path) -> dict:
+    """Run the target again (as a user would): it resumes after epoch 1 and ends as the reference."""
+    rerun = snakemake(workdir, TARGET, *ARGS)
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    log = (workdir / LOG).read_text()
+    assert f"resuming from {RUN}/checkpoints after epoch 1 of {EPOCHS}" in log, log[-3000:]
+    return _assert_same_as(reference, _train_outputs(workdir, dest))
+
+
 @pytest.fixture(scope="module")
 def reference(tiny_run):
     return tiny_run / RUN
@@ -125,11 +134,7 @@ def test_sigterm_checkpoints_stops_and_rerun_resumes(workdir, reference, tmp_pat
     assert f"training stopped by SIGTERM after epoch 1 of {EPOCHS}" in log, log[-3000:]
     assert "epoch 2/" not in log  # stopped within the epoch it was in
     assert _epochs_done(workdir) == 1 and not (workdir / TARGET).exists()
-    rerun = snakemake(workdir, TARGET, *ARGS)
-    assert rerun.returncode == 0, rerun.stderr[-4000:]
-    log = (workdir / LOG).read_text()
-    assert f"resuming from {RUN}/checkpoints after epoch 1 of {EPOCHS}" in log, log[-3000:]
-    final = _assert_same_as(reference, _train_outputs(workdir, tmp_path / "sigterm"))
+    final = _rerun_resumes(workdir, reference, tmp_path / "sigterm")
     print(f"SIGTERM after epoch 1/{EPOCHS}, rerun resumed: final {final}")
 
 
@@ -141,9 +146,5 @@ def test_interrupted_run_resumes_when_rerun(workdir, reference, tmp_path):
     interrupted_after = _epochs_done(workdir)
     assert interrupted_after == 1, interrupted_after
     assert not (workdir / TARGET).exists()
-    rerun = snakemake(workdir, TARGET, *ARGS)
-    assert rerun.returncode == 0, rerun.stderr[-4000:]
-    log = (workdir / LOG).read_text()
-    assert f"resuming from {RUN}/checkpoints after epoch 1 of {EPOCHS}" in log, log[-3000:]
-    final = _assert_same_as(reference, _train_outputs(workdir, tmp_path / "rerun"))
+    final = _rerun_resumes(workdir, reference, tmp_path / "rerun")
     print(f"SIGINT after epoch 1/{EPOCHS}, rerun resumed: final {final}")
