@@ -8,8 +8,6 @@ Importing this package (before TensorFlow) turns TensorFlow's oneDNN kernels on 
 CPUs: TensorFlow 2.21 enables them by itself only on some CPUs (AVX-512 ones), and on
 AVX2-only CPUs its default Eigen kernels cost about 3.5x more CPU per 3-D CNN epoch.
 An explicit ``TF_ENABLE_ONEDNN_OPTS`` in the environment (e.g. ``0``) is respected.
-TensorFlow's C++ INFO lines (three per job at start-up) are hidden; its warnings and
-errors are kept (``TF_CPP_MIN_LOG_LEVEL=1`` unless set).
 """
 
 import os
@@ -22,7 +20,6 @@ def enable_fast_cpu_kernels() -> None:
     """Set ``TF_ENABLE_ONEDNN_OPTS=1`` on x86 CPUs unless the user set it (call before TF)."""
     if platform.machine().lower() in ("x86_64", "amd64", "i686", "x86"):
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 
 enable_fast_cpu_kernels()
