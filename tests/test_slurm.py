@@ -207,16 +207,19 @@ class OfflineNamespace:
             self.proc.wait()
 
 
-def _evaluation_targets(workdir: Path) -> tuple[list[str], list[str]]:
+def _evaluation_targets(workdir: Path) -> tuple[list[str], list[str], list[str]]:
     """For every evaluate_* rule in the tiny DAG: the first of its outputs (which needs one
-    training run and the experiment's data preparation)."""
+    training run and the experiment's data preparation); also the fetch rules of that DAG
+    (not every fetch_* rule: the Indian Pines stand-in fallback is not part of it)."""
     proc = snakemake(workdir, "--profile", "profiles/tiny", "--summary", check=True)
-    first = {}
+    first, fetch = {}, set()
     for line in proc.stdout.splitlines()[1:]:
         cols = line.split("\t")
         if len(cols) > 2 and cols[2].startswith("evaluate_"):
             first.setdefault(cols[2], cols[0])
-    return sorted(set(first.values())), sorted(first)
+        if len(cols) > 2 and cols[2].startswith("fetch_"):
+            fetch.add(cols[2])
+    return sorted(set(first.values())), sorted(first), sorted(fetch)
 
 
 @pytest.fixture(scope="session")
@@ -229,14 +232,14 @@ def slurm_available():
 
 def test_tiny_workflow_on_real_slurm(tmp_path, rules, slurm_available, tiny_run):
     """``tiny_run`` (conftest: the whole tiny workflow run locally, shared with the workflow
-    tests) is the reference; both it and the Slurm jobs train with 2 threads (all cores)."""
+    tests) is the reference; both it and the Slurm jobs train with 1 thread (tiny profile)."""
     tic = time.monotonic()
     gpu = ch.gpu_rules(rules)
-    fetch_rules = sorted(r["name"] for r in rules if r["name"].startswith("fetch_"))
 
     on_slurm = copy_workflow(tmp_path / "slurm")
     profile_dir = ch.make_test_profile(tmp_path / "profile")
-    targets, evaluate_rules = _evaluation_targets(on_slurm)
+    targets, evaluate_rules, fetch_rules = _evaluation_targets(on_slurm)
+    assert fetch_rules == ["fetch_indian_pines", "fetch_mnist", "fetch_si650"], fetch_rules
     experiments = {re.sub(r"^(train|evaluate)_", "", r) for r in gpu if r.startswith(("train_", "evaluate_"))}
     assert {f"evaluate_{exp}" for exp in experiments} == set(evaluate_rules), evaluate_rules
 
