@@ -68,6 +68,19 @@ def train(build_model, x, y, *, epochs, batch_size, seed, validation_data=None, 
     return {"model": model, "wall": wall, "cpu": cpu, "history": history.history}
 
 
+def train_workload(work, *, epochs: int, seed: int) -> dict:
+    """:func:`train` on a ``workloads.Workload``: its data, batch size and validation part."""
+    return train(
+        work.build,
+        work.x,
+        work.y,
+        epochs=epochs,
+        batch_size=work.batch_size,
+        seed=seed,
+        validation_data=work.validation,
+    )
+
+
 def main(argv=None) -> None:
     from workloads import MODELS, load
 
@@ -80,15 +93,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     work = load(args.model, args.samples, args.synthetic)
     print(f"{args.model}: {work.n_train} training samples, batch {work.batch_size}, data {work.data}")
-    result = train(
-        work.build,
-        work.x,
-        work.y,
-        epochs=args.epochs,
-        batch_size=work.batch_size,
-        seed=args.seed,
-        validation_data=work.validation,
-    )
+    result = train_workload(work, epochs=args.epochs, seed=args.seed)
     for i, (wall, cpu) in enumerate(zip(result["wall"], result["cpu"], strict=True), start=1):
         logs = " ".join(f"{k}={v[i - 1]:.4f}" for k, v in result["history"].items())
         print(f"epoch {i}: {wall:.2f} s wall, {cpu:.2f} s CPU, {logs}")

@@ -247,17 +247,9 @@ def worker(args) -> dict:
         keras.mixed_precision.set_global_policy(args.precision)
     work = workloads.load(args.model, args.samples, args.synthetic)
     if args.side == "plain":
-        from plain_keras import train
+        from plain_keras import train_workload
 
-        result = train(
-            work.build,
-            work.x,
-            work.y,
-            epochs=args.epochs,
-            batch_size=work.batch_size,
-            seed=args.seed,
-            validation_data=work.validation,
-        )
+        result = train_workload(work, epochs=args.epochs, seed=args.seed)
         model, wall, cpu, logs, how = (
             result["model"],
             result["wall"],

@@ -159,10 +159,7 @@ def training_dataset(
     import tensorflow as tf
 
     n = len(x)
-    xt = tf.convert_to_tensor(x)
-    yt = tf.convert_to_tensor(y)
     seeds = np.array([[epoch_seed(seed, e), 0] for e in range(first_epoch, epochs)], dtype=np.int64)
-    seeds = seeds.reshape(-1, 2)
 
     def one_epoch(epoch_seeds):
         order = tf.range(n, dtype=tf.int64)
@@ -170,26 +167,24 @@ def training_dataset(
             order = tf.random.experimental.stateless_shuffle(order, seed=epoch_seeds)
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
-    def gather(index):
-        return tf.gather(xt, index), tf.gather(yt, index)
+    batches = tf.data.Dataset.from_tensor_slices(seeds.reshape(-1, 2)).flat_map(one_epoch)
+    return _gather(x, y, batches)
 
-    return (
-        tf.data.Dataset.from_tensor_slices(seeds).flat_map(one_epoch).map(gather).prefetch(tf.data.AUTOTUNE)
-    )
+
+def _gather(x, y, batches):
+    """``(x[i], y[i])`` for every index batch ``i`` (the arrays become tensors once; a
+    sequential ``map``, see :func:`training_dataset`), prefetched."""
+    import tensorflow as tf
+
+    xt, yt = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+    return batches.map(lambda i: (tf.gather(xt, i), tf.gather(yt, i))).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_dataset(x, y, batch_size: int):
     """Batches of ``(x, y)`` in order (validation, evaluation), without a parallel ``map``."""
     import tensorflow as tf
 
-    n = len(x)
-    xt, yt = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
-    return (
-        tf.data.Dataset.range(n)
-        .batch(batch_size)
-        .map(lambda i: (tf.gather(xt, i), tf.gather(yt, i)))
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    return _gather(x, y, tf.data.Dataset.range(len(x)).batch(batch_size))
 
 
 class _StopRequest:
@@ -241,11 +236,9 @@ def _format_seconds(seconds: float) -> str:
 
 
 def _make_callback(
-    model,
     *,
     seed: int,
     epochs: int,
-    start: int,
     history: list[dict],
     workdir: Path,
     fingerprint: dict,
@@ -392,10 +385,8 @@ def fit(
         validation = eval_dataset(validation_data[0], validation_data[1], batch_size)
     with _StopRequest(logger) as stop:
         control = _make_callback(
-            model,
             seed=seed,
             epochs=epochs,
-            start=start,
             history=history,
             workdir=workdir,
             fingerprint=fingerprint,
