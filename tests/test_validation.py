@@ -425,3 +425,97 @@ def test_rerun_after_replacing_a_raw_file_is_refused_then_kept_as_user_data(work
     assert f"train-labels-idx1-ubyte.gz={actual}" in ds.attrs["raw_sha256"]
     np.testing.assert_array_equal(ds.label.values, mnist.read_idx(own / mnist.PARTS["train"][1]))
     assert read_json(workflow / "resources/mnist/manifest.json")["label"] == "user"
+
+
+# --------------------------------------------------------------------------- Indian Pines content
+
+
+def _synthetic_indian_pines(tmp_path):
+    from dlrepro import hyperspectral as hs
+
+    spec = hs.indian_pines_spec({"bands": 200, "ground_truth": "purdue", "source": "synthetic"})
+    manifest = acquire(spec, tmp_path, source="synthetic", synthetic_options={"seed": 0}, logger=LOG)
+    return hs, manifest
+
+
+def _restamp(manifest, path):
+    """What a fetch of these bytes would have recorded (the file then passes the sha256 check)."""
+    manifest["files"][path.name]["sha256"] = sha(path.read_bytes())
+
+
+def test_indian_pines_nan_cube_is_refused_naming_file_and_count(tmp_path):
+    hs, manifest = _synthetic_indian_pines(tmp_path)
+    path = tmp_path / "Indian_pines_corrected.mat"
+    cube = hs.read_cube(path).astype(np.float32)
+    cube.reshape(-1)[np.random.default_rng(0).choice(cube.size, 25, replace=False)] = np.nan
+    hs._savemat(path, "indian_pines_corrected", cube)
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: changed after it was fetched: sha256 "):
+        hs.cube_dataset(tmp_path, manifest, 200, "purdue", LOG)  # the issue's case: placed after the fetch
+    _restamp(manifest, path)
+    with pytest.raises(DataError) as err:
+        hs.cube_dataset(tmp_path, manifest, 200, "purdue", LOG)
+    assert re.fullmatch(
+        rf"{re.escape(str(path))}: 25 non-finite radiance values \(25 NaN, 0 inf\) of 320000 in an array of shape "
+        r"\(40, 40, 200\), first at index \(\d+, \d+, \d+\); expected finite numbers",
+        str(err.value),
+    ), str(err.value)
+
+
+def test_indian_pines_ground_truth_of_another_shape_names_both_files(tmp_path):
+    hs, manifest = _synthetic_indian_pines(tmp_path)
+    gt_path = tmp_path / "92AV3GT.GIS"
+    gt = hs.read_ground_truth(gt_path)
+    hs.write_erdas_gis(gt[:30], gt_path, int(gt.max()) + 1)
+    _restamp(manifest, gt_path)
+    with pytest.raises(DataError) as err:
+        hs.cube_dataset(tmp_path, manifest, 200, "purdue", LOG)
+    assert str(err.value) == (
+        f"{gt_path}: size (30, 40) does not match size (40, 40) of {tmp_path / 'Indian_pines_corrected.mat'}; "
+        "expected the same"
+    )
+
+
+def test_indian_pines_ground_truth_of_one_class_is_refused(tmp_path):
+    hs, manifest = _synthetic_indian_pines(tmp_path)
+    gt_path = tmp_path / "92AV3GT.GIS"
+    gt = hs.read_ground_truth(gt_path)
+    hs.write_erdas_gis(np.where(gt > 0, 3, 0).astype(np.uint8), gt_path, int(gt.max()) + 1)
+    _restamp(manifest, gt_path)
+    with pytest.raises(
+        DataError, match=rf"^{re.escape(str(gt_path))}: only class 3: \d+ in \d+ label\(s\); a classifier"
+    ):
+        hs.cube_dataset(tmp_path, manifest, 200, "purdue", LOG)
+
+
+def test_indian_pines_records_the_sha256_of_the_bytes_read(tmp_path):
+    hs, manifest = _synthetic_indian_pines(tmp_path)
+    ds = hs.cube_dataset(tmp_path, manifest, 200, "purdue", LOG)
+    for name in ("Indian_pines_corrected.mat", "92AV3GT.GIS", "92AV3C.spc"):
+        assert ds.attrs[f"sha256_{name}"] == sha((tmp_path / name).read_bytes())
+
+
+@pytest.mark.workflow
+def test_user_si650_file_through_the_workflow(workflow, tmp_path):
+    """Your own SI650-format file (source: user): one of a single label stops the tokenise job
+    with one line naming the file; a valid one gives tokens labelled user with its sha256."""
+    from conftest import snakemake
+    from dlrepro.io import read_json
+
+    own = tmp_path / "reviews.tsv"
+    own.write_bytes(b"1\tI love it.\n1\tgreat movie\n1\tawesome\n")
+    target = "results/sentiment/data/tokens.json"
+    args = ("--profile", "profiles/tiny", "--cores", "1", target)
+    user = ("--config", f"datasets={{si650: {{source: user, path: '{own}'}}}}")
+    proc = snakemake(workflow, *args, *user)
+    assert proc.returncode != 0
+    assert (
+        "resources/si650/training.txt: only class 1 (positive): 3 in 3 label(s); a classifier needs at least two classes"
+    ) in proc.stdout + proc.stderr
+    assert not (workflow / target).exists()
+
+    own.write_bytes(b"1\tI love it.\n0\tboring\n1\tawesome\n0\tawful\n")
+    snakemake(workflow, *args, *user, check=True)  # the changed file is fetched again
+    tokens = read_json(workflow / target)
+    assert tokens["source_label"] == "user" and tokens["source"] == "user"
+    assert tokens["raw_sha256"] == sha(own.read_bytes())
+    assert tokens["records"]["label"] == [1, 0, 1, 0]

@@ -176,6 +176,19 @@ def check_raw_sha256(path, actual: str, manifest: dict, remedy: str = "") -> Non
         )
 
 
+def check_raw_files(directory, manifest: dict, names) -> dict[str, str]:
+    """Re-check files a stage reads by path (readers that need a file name, e.g. MAT or ERDAS):
+    hash each now, just before it is read, against ``manifest.json``; returns ``{name: sha256}``."""
+    from .acquire import file_sha256
+
+    read = {}
+    for name in names:
+        path = Path(directory) / name
+        read[name] = file_sha256(path)
+        check_raw_sha256(path, read[name], manifest)
+    return read
+
+
 def raw_provenance(manifest: dict, read: dict[str, str]) -> dict:
     """NetCDF/JSON provenance attributes from the manifest and the sha256 of the bytes read."""
     return {
