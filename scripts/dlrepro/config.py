@@ -222,8 +222,6 @@ def check_config(config: dict, schema_path: str | Path) -> None:
 
 # ----------------------------------------------------------------------------- own data
 
-USER_DATASETS = ("mnist", "si650")
-
 
 def check_user_paths(config: dict, base: str | Path = ".") -> None:
     """``datasets.<d>.source: user`` needs ``datasets.<d>.path`` naming an existing file or

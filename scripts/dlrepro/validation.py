@@ -24,6 +24,9 @@ log = logging.getLogger("dlrepro")
 # a labelled set where one class holds at least this share of the labels gets a warning
 IMBALANCE_SHARE = 0.9
 
+# datasets that accept your own files (config datasets.<d>.source: user)
+USER_DATASETS = ("mnist", "si650")
+
 
 def check_finite(array, path, what: str = "values") -> None:
     """NaN or +-inf in a floating-point ``array`` read from ``path`` -> :class:`DataError`."""
@@ -166,10 +169,12 @@ def check_raw_sha256(path, actual: str, manifest: dict, remedy: str = "") -> Non
         )
     expected = entry["sha256"]
     if actual != expected:
-        how = remedy or (
-            f"delete {path.parent} and rerun to fetch it again, or use your own files with config "
-            f"datasets.{dataset}.source: user and datasets.{dataset}.path (README: Using your own data)"
-        )
+        how = remedy or f"delete {path.parent} and rerun to fetch it again"
+        if not remedy and dataset in USER_DATASETS:
+            how += (
+                f", or use your own files with config datasets.{dataset}.source: user and "
+                f"datasets.{dataset}.path (README: Using your own data)"
+            )
         raise DataError(
             f"{path}: changed after it was fetched: sha256 {actual}, expected {expected} (recorded for "
             f"{label} data in manifest.json); not used - {how}"
