@@ -32,6 +32,8 @@ checkpoint data_status:
 
 
 rule fetch_mnist:
+    input:
+        get_user_files("mnist"),
     output:
         files=get_raw_files("mnist", "resources/mnist"),
         manifest="resources/mnist/manifest.json",

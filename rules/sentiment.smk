@@ -10,6 +10,8 @@ localrules:
 # A checkpoint: whether the optional testdata.txt was obtained decides whether a Kaggle
 # submission is built (see get_sentiment_predictions).
 checkpoint fetch_si650:
+    input:
+        get_user_files("si650"),
     output:
         files=get_raw_files("si650", "resources/si650"),
         manifest="resources/si650/manifest.json",

@@ -1,4 +1,4 @@
-"""Download rule: obtain a dataset's raw files (mirror / download / embedded / synthetic)."""
+"""Download rule: obtain a dataset's raw files (mirror / download / embedded / synthetic / user)."""
 
 from dlrepro.acquire import acquire
 from dlrepro.datasets import get_spec
@@ -16,6 +16,7 @@ def main(snakemake, log):
         synthetic_options=fetch["synthetic"],
         logger=log,
         cache=snakemake.params.cache,
+        user_path=fetch.get("user_path"),
     )
 
 

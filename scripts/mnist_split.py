@@ -6,12 +6,21 @@ import xarray as xr
 from dlrepro.io import open_netcdf, write_netcdf
 from dlrepro.mnist import check_split_classes, class_counts, resolve_validation_method, validation_mask
 from dlrepro.runner import run
+from dlrepro.validation import check_same_shape
 
 
 def main(snakemake, log):
     train = open_netcdf(snakemake.input.train)
     test = open_netcdf(snakemake.input.test)
     p = snakemake.params
+    check_same_shape(
+        train.image.shape,
+        snakemake.input.train,
+        test.image.shape,
+        snakemake.input.test,
+        "image size",
+        axes=(1, 2),
+    )
     label = train.attrs["source_label"]
     method = resolve_validation_method(p.method, label)
     labels = train.label.values

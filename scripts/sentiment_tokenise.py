@@ -19,12 +19,15 @@ from dlrepro.sentiment import (
     raw_variant,
     read_unlabelled,
 )
+from dlrepro.validation import read_raw
 
 
 def main(snakemake, log):
     p = snakemake.params
     manifest = read_json(snakemake.input.manifest)
-    corpus = parse_labelled(snakemake.input.raw, p.on_malformed, log)
+    # the bytes parsed must be the ones the fetch recorded; their sha256 is what is recorded
+    data, raw_sha256 = read_raw(snakemake.input.raw, manifest)
+    corpus = parse_labelled(snakemake.input.raw, p.on_malformed, log, data=data)
     summary = corpus.parse_summary(p.on_malformed)
     log.info(
         "%s: %d lines, %d records (label 1: %s, 0: %s), %d malformed line(s) skipped, "
@@ -51,11 +54,12 @@ def main(snakemake, log):
     testdata = {"present": False}
     test_path = Path(snakemake.input.raw).parent / TEST_FILE
     if TEST_FILE in manifest["files"] and test_path.is_file():
-        sentences, dropped = read_unlabelled(test_path)
+        test_bytes, test_sha256 = read_raw(test_path, manifest)
+        sentences, dropped = read_unlabelled(test_path, test_bytes)
         testdata = {
             "present": True,
             "file": TEST_FILE,
-            "sha256": manifest["files"][TEST_FILE].get("sha256"),
+            "sha256": test_sha256,
             "lines": len(sentences),
             "lines_with_dropped_bytes": dropped,
             "tokens": [tok.tokenize(s) for s in sentences],
@@ -68,7 +72,7 @@ def main(snakemake, log):
         "source": manifest["source"],
         "source_label": manifest["label"],
         "raw_file": LABELLED_FILE,
-        "raw_sha256": manifest["files"][LABELLED_FILE]["sha256"],
+        "raw_sha256": raw_sha256,
         "raw_variant": raw_variant(manifest),
         "parse": summary,
         "tokenizer": tok.describe(),

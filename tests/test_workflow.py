@@ -88,6 +88,12 @@ def test_corrupted_download_is_rejected(workflow, tmp_path):
     [
         ("seedz=[1]", "unknown config key 'seedz'"),
         ("max_epochs=zero", "invalid config key 'max_epochs'"),
+        ("seeds=[1,1]", "Invalid configuration: invalid config key 'seeds.1': 1 repeats 'seeds.0'"),
+        (
+            "datasets={mnist: {source: user, path: /no/such/dir}}",
+            "Invalid configuration: config key datasets.mnist.path: /no/such/dir does not exist "
+            "(datasets.mnist.source: user)",
+        ),
     ],
 )
 def test_invalid_config_stops_before_any_job(workflow, override, message):

@@ -13,6 +13,9 @@ generator (tiny data in the same raw formats, for tests and CI).
 ``download``  only the canonical URLs (pooch, with retries).
 ``embedded``  only the package copy.
 ``synthetic`` only the generator.
+``user``      the user's own files (``user_path``: a directory holding them under the
+              expected names, or the one file of a one-file dataset), copied unverified and
+              labelled ``user``: never a reproduction.
 
 Real files, once verified, are also kept in a ``cache`` directory (not a workflow
 output): a rerun, or regenerating every result from scratch, takes them from there
@@ -39,8 +42,14 @@ from pathlib import Path
 from .errors import DataError, DataUnavailableError
 from .io import atomic_path, write_json
 
-SOURCES = ("auto", "mirror", "download", "embedded", "synthetic")
-LABELS = {"mirror": "real", "download": "real", "embedded": "stand-in", "synthetic": "synthetic"}
+SOURCES = ("auto", "mirror", "download", "embedded", "synthetic", "user")
+LABELS = {
+    "mirror": "real",
+    "download": "real",
+    "embedded": "stand-in",
+    "synthetic": "synthetic",
+    "user": "user",
+}
 
 log = logging.getLogger("dlrepro")
 
@@ -299,6 +308,7 @@ def acquire(
     logger: logging.Logger = log,
     retries: int = 3,
     cache: str | os.PathLike | None = None,
+    user_path: str | os.PathLike | None = None,
 ) -> dict:
     """Fetch ``spec``'s files into ``dest`` and write ``dest/manifest.json``.
 
@@ -310,6 +320,25 @@ def acquire(
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     manifest: dict = {"dataset": spec.name, "requested_source": source, "files": {}}
+
+    if source == "user":
+        files = {}
+        for name, src in user_files(spec, user_path).items():
+            _copy_user_file(src, dest / name)
+            remote = next(f for f in spec.files if f.name == name)
+            canonical = match_checksum(dest / name, remote) if remote.checksums else None
+            files[name] = {
+                "origin": str(src),
+                "via": "user",
+                "checksum": None,
+                "canonical": canonical is not None,
+            }
+            logger.info("%s: %s from your file %s (label user)", spec.name, name, src)
+        for remote in spec.files:
+            if remote.name not in files:
+                (dest / remote.name).unlink(missing_ok=True)
+        manifest.update(source="user", label="user", user_path=str(user_path), files=files)
+        return _finish(manifest, dest, logger)
 
     if source in ("auto", "mirror", "download"):
         real = _acquire_real(spec, dest, source, mirror, logger, retries, cache)
@@ -350,6 +379,50 @@ def acquire(
     manifest.update(source="synthetic", label="synthetic", synthetic_options=synthetic_options or {})
     manifest.update(extra)
     return _finish(manifest, dest, logger, hash_files=True)
+
+
+def user_files(spec: DatasetSpec, path: str | os.PathLike | None) -> dict[str, Path]:
+    """The user's file for each of ``spec``'s files (``source: user``): ``path`` is a directory
+    holding them under their names, an alias or the name without ``.gz`` (optional files may
+    be missing), or, for a dataset with one required file, that file itself."""
+    key = f"config key datasets.{spec.name}.path"
+    expected = ", ".join(f.name + (" (optional)" if f.optional else "") for f in spec.files)
+    if not path:
+        raise DataError(f"{key}: not set; source: user needs the path of your files ({expected})")
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{key}: {path} does not exist (expected your files: {expected})")
+    if path.is_file():
+        if len(spec.required) != 1:
+            raise DataError(f"{key}: {path} is a file; expected a directory holding {expected}")
+        return {spec.required[0].name: path}
+    found: dict[str, Path] = {}
+    missing = []
+    for remote in spec.files:
+        names = dict.fromkeys((remote.name, *remote.aliases, remote.name.removesuffix(".gz")))
+        hit = next((path / n for n in names if (path / n).is_file()), None)
+        if hit is not None:
+            found[remote.name] = hit
+        elif not remote.optional:
+            missing.append(remote.name)
+    if missing:
+        raise DataError(f"{key}: {path} lacks {', '.join(missing)} (expected {expected})")
+    return found
+
+
+def _copy_user_file(src: Path, dest: Path) -> None:
+    """Copy a user's file; an uncompressed file for a ``.gz`` name is gzip-compressed."""
+    import gzip
+
+    with atomic_path(dest) as tmp:
+        with open(src, "rb") as fh:
+            head = fh.read(2)
+        if dest.suffix == ".gz" and src.suffix != ".gz" and head != b"\x1f\x8b":
+            with open(src, "rb") as fin, open(tmp, "wb") as raw:
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fout:
+                    shutil.copyfileobj(fin, fout)
+        else:
+            shutil.copyfile(src, tmp)
 
 
 def _from_cache(remote, cache, dest, logger) -> dict | None:

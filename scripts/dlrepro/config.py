@@ -162,16 +162,35 @@ def _path_key(error):
 
 def _first_sibling(best, errors):
     """jsonschema's best_match prefers the *last* of equally relevant sibling errors
-    (``seeds.2`` for ``[1, "x", "y"]``): name the first one instead."""
+    (``seeds.2`` for ``[1, "x", "y"]``, ``seeds.1`` for ``["x", -1]``): name the first bad
+    element instead, whatever the check it fails."""
+    if not best.absolute_path or best not in errors:
+        return best
     parent = list(best.absolute_path)[:-1]
     siblings = [
         e
         for e in errors
-        if e.validator == best.validator
-        and len(e.absolute_path) == len(best.absolute_path)
-        and list(e.absolute_path)[:-1] == parent
+        if len(e.absolute_path) == len(best.absolute_path) and list(e.absolute_path)[:-1] == parent
     ]
-    return min(siblings, key=_path_key) if best in errors and siblings else best
+    if not siblings:
+        return best
+    first = min(siblings, key=_path_key)
+    same = [e for e in siblings if list(e.absolute_path) == list(first.absolute_path)]
+    return best if best in same else same[0]
+
+
+def _duplicate(error) -> str | None:
+    """The message for a ``uniqueItems`` violation: the first repeated element and its twin."""
+    items = error.instance if isinstance(error.instance, list) else []
+    for j, item in enumerate(items):
+        for i in range(j):
+            if items[i] == item and type(items[i]) is type(item):
+                key = _key([*error.absolute_path, j])
+                return (
+                    f"invalid config key {key!r}: {item!r} repeats {_key([*error.absolute_path, i])!r}; "
+                    "each must be unique (a repeat would count the same run twice)"
+                )
+    return None
 
 
 def check_config(config: dict, schema_path: str | Path) -> None:
@@ -191,9 +210,39 @@ def check_config(config: dict, schema_path: str | Path) -> None:
         if unknown and allowed:
             key = _key([*error.absolute_path, unknown[0]])
             raise ConfigError(f"unknown config key {key!r} (allowed here: {', '.join(allowed)})")
+    if error.validator == "uniqueItems" and _duplicate(error):
+        raise ConfigError(_duplicate(error))
     if error.validator == "propertyNames":
         raise ConfigError(f"config key {_key(error.absolute_path)!r}: {error.message}")
     message = error.message.splitlines()[0]
     if len(message) > 200:
         message = message[:200] + "..."
     raise ConfigError(f"invalid config key {_key(error.absolute_path)!r}: {message}")
+
+
+# ----------------------------------------------------------------------------- own data
+
+USER_DATASETS = ("mnist", "si650")
+
+
+def check_user_paths(config: dict, base: str | Path = ".") -> None:
+    """``datasets.<d>.source: user`` needs ``datasets.<d>.path`` naming an existing file or
+    directory (relative paths: to ``base``, the working directory); a ``path`` is only used
+    with that source.  Raises :class:`ConfigError` with one line."""
+    for name, section in (config.get("datasets") or {}).items():
+        if not isinstance(section, dict):
+            continue
+        source, path = section.get("source"), section.get("path")
+        key = f"config key datasets.{name}.path"
+        if source == "user":
+            if not path:
+                raise ConfigError(
+                    f"{key}: not set; datasets.{name}.source: user needs the path of your files "
+                    "(README: Using your own data)"
+                )
+            if not (Path(base) / path).exists():
+                raise ConfigError(f"{key}: {path} does not exist (datasets.{name}.source: user)")
+        elif path:
+            raise ConfigError(
+                f"{key}: {path} is only used with datasets.{name}.source: user (source is {source})"
+            )

@@ -6,7 +6,7 @@ Each experiment module provides a factory ``<name>_spec(options) -> DatasetSpec`
 Availability (which experiments the workflow can run) is a status dict::
 
     {"dataset": ..., "source": <configured source>, "available": True | False | None,
-     "label": "real" | "stand-in" | "synthetic" | None, "raw": "configured" | "stand-in" | None,
+     "label": "real" | "stand-in" | "synthetic" | "user" | None, "raw": "configured" | "stand-in" | None,
      "reason": "<one line>", "decided": "parse time" | "probe" | "strict"}
 
 ``available`` / ``raw`` are None when they cannot be known without trying the acquisition;
@@ -163,6 +163,12 @@ def known_status(
         return _status(dataset, source, True, reason="strict_data: true (not probed)", decided="strict")
     if source == "synthetic":
         return _status(dataset, source, True, "synthetic")
+    if source == "user":
+        path = (options or {}).get("path")
+        if path and Path(path).exists():
+            return _status(dataset, source, True, "user", reason=f"your files in {path}")
+        short = f"{dataset}: config key datasets.{dataset}.path: {path} does not exist (source: user)"
+        return _status(dataset, source, False, reason=short)
     if source == "embedded":
         if spec.embedded is None:
             short = f"{dataset}: no embedded copy exists (config key datasets.{dataset}.source: embedded)"

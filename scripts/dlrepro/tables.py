@@ -46,11 +46,18 @@ def count_phrase(counts, noun: str, plural: str | None = None) -> str:
     return f"{', '.join(items)} {word}"
 
 
+# data-source labels, least trustworthy first: a row built from runs of several labels
+# takes the first; only "real" rows are judged against the lecture
+LABEL_ORDER = ("synthetic", "user", "stand-in", "real")
+
+
 def combine_labels(labels) -> str:
-    """Data-source label of a row built from several runs: the least trustworthy wins."""
-    order = ["synthetic", "stand-in", "real"]
+    """Data-source label of a row built from several runs: the least trustworthy wins
+    (an unknown label is never passed on as a known one)."""
     labels = set(labels)
-    for label in order:
+    if labels - set(LABEL_ORDER):
+        return "unknown"
+    for label in LABEL_ORDER:
         if label in labels:
             return label
     return "unknown"
