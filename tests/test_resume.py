@@ -11,7 +11,8 @@ uninterrupted reference, so no extra training is spent on it); that run is train
    fails with one line, and a rerun resumes,
 3. with Snakemake itself interrupted (SIGINT to the whole process group, as Ctrl-C) while the
    training waits after epoch 1 (``DLREPRO_FAULT=PAUSE@1``), then run again, as a user would.
-Every interrupted run must log the resume and end bit-identical to the reference.
+Every interrupted run must log the resume and end bit-identical to the reference, and the
+job's log must keep every attempt (Snakemake deletes it before a rerun; see dlrepro.runner).
 """
 
 from __future__ import annotations
@@ -102,12 +103,20 @@ def _assert_same_as(reference: Path, run_dir: Path):
     return hist.iloc[-1].to_dict()
 
 
-def _rerun_resumes(workdir: Path, reference: Path, dest: Path) -> dict:
+def _assert_attempts_kept(log: str, first_attempt_says: str) -> None:
+    """Both attempts are in the log, in order: the interrupted one, then the one that resumed."""
+    assert "==== attempt 2 started" in log, log[-3000:]
+    first, second = log.split("==== attempt 2 started", 1)
+    assert "==== attempt 1 started" in first and "epoch 1/" in first and first_attempt_says in first
+    assert f"resuming from {RUN}/checkpoints after epoch 1 of {EPOCHS}" in second, second[-3000:]
+    assert "epoch 1/" not in second and f"epoch {EPOCHS}/" in second
+
+
+def _rerun_resumes(workdir: Path, reference: Path, dest: Path, first_attempt_says: str) -> dict:
     """Run the target again (as a user would): it resumes after epoch 1 and ends as the reference."""
     rerun = snakemake(workdir, TARGET, *ARGS)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
-    log = (workdir / LOG).read_text()
-    assert f"resuming from {RUN}/checkpoints after epoch 1 of {EPOCHS}" in log, log[-3000:]
+    _assert_attempts_kept((workdir / LOG).read_text(), first_attempt_says)
     return _assert_same_as(reference, _train_outputs(workdir, dest))
 
 
@@ -120,8 +129,7 @@ def test_killed_training_job_is_retried_and_resumes(workdir, reference, tmp_path
     proc = _start(workdir, "--retries", "1", fault="SIGKILL@1")  # dies as on a preempted node
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-4000:]
-    log = (workdir / LOG).read_text()
-    assert f"resuming from {RUN}/checkpoints after epoch 1 of {EPOCHS}" in log, log[-3000:]
+    _assert_attempts_kept((workdir / LOG).read_text(), "epoch 1/")
     final = _assert_same_as(reference, _train_outputs(workdir, tmp_path / "retried"))
     print(f"SIGKILL after epoch 1/{EPOCHS}, retried and resumed: final {final}")
 
@@ -134,7 +142,9 @@ def test_sigterm_checkpoints_stops_and_rerun_resumes(workdir, reference, tmp_pat
     assert f"training stopped by SIGTERM after epoch 1 of {EPOCHS}" in log, log[-3000:]
     assert "epoch 2/" not in log  # stopped within the epoch it was in
     assert _epochs_done(workdir) == 1 and not (workdir / TARGET).exists()
-    final = _rerun_resumes(workdir, reference, tmp_path / "sigterm")
+    final = _rerun_resumes(
+        workdir, reference, tmp_path / "sigterm", "training stopped by SIGTERM after epoch 1"
+    )
     print(f"SIGTERM after epoch 1/{EPOCHS}, rerun resumed: final {final}")
 
 
@@ -146,5 +156,5 @@ def test_interrupted_run_resumes_when_rerun(workdir, reference, tmp_path):
     interrupted_after = _epochs_done(workdir)
     assert interrupted_after == 1, interrupted_after
     assert not (workdir / TARGET).exists()
-    final = _rerun_resumes(workdir, reference, tmp_path / "rerun")
+    final = _rerun_resumes(workdir, reference, tmp_path / "rerun", "training stopped by SIGINT after epoch 1")
     print(f"SIGINT after epoch 1/{EPOCHS}, rerun resumed: final {final}")

@@ -18,3 +18,7 @@ class DataUnavailableError(DataError):
 
 class ConfigError(DlReproError):
     """A configuration value that cannot be used."""
+
+
+class OutputError(DlReproError):
+    """An output cannot be written: disk full, quota, permission denied, read-only file system."""

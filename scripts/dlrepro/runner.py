@@ -9,18 +9,53 @@ Usage inside ``scripts/<name>.py``::
 
     run(main, snakemake)  # noqa: F821 (snakemake is injected)
 
-Expected failures (:class:`dlrepro.errors.DlReproError`) are reported as one line
-``ERROR: <message>`` on stderr and in the log, and the job exits with status 1.
+Expected failures (:class:`dlrepro.errors.DlReproError`, and file-system conditions such
+as a full disk or a read-only directory, see :func:`dlrepro.io.output_error`) are reported
+as one line ``ERROR: <message>`` on stderr and in the log, and the job exits with status 1.
 Anything else keeps its full traceback (that is a bug, not bad input).
+
+Logs of every attempt are kept.  Snakemake deletes a job's log before it runs the job
+again (a retry, a rerun after Ctrl-C, a resubmission after a Slurm time limit), so each
+attempt also appends to a hidden companion ``<log dir>/.<log name>.attempts``; a new
+attempt first copies what earlier attempts wrote into the log, then a line
+``==== attempt N (the log of attempts 1..N-1 is above) ====``.  The companion is removed
+when the job succeeds, so the next successful run starts a clean log.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from .errors import DlReproError
+from .io import output_error
+
+ATTEMPT_MARK = "==== attempt "
+
+
+def attempts_path(log_path: str | os.PathLike) -> Path:
+    """The hidden companion of a rule log that keeps the earlier attempts' lines."""
+    log_path = Path(log_path)
+    return log_path.with_name(f".{log_path.name}.attempts")
+
+
+def _start_attempt(log_path: str) -> None:
+    """Put the earlier attempts' lines (if any) and this attempt's header at the top of the log."""
+    previous = attempts_path(log_path)
+    earlier = previous.read_text(encoding="utf-8", errors="replace") if previous.exists() else ""
+    number = earlier.count(ATTEMPT_MARK) + 1 if earlier else 1
+    header = (
+        f"{ATTEMPT_MARK}{number} started {time.strftime('%Y-%m-%d %H:%M:%S')} on {socket.gethostname()}"
+        f" (pid {os.getpid()}{', the log of the earlier attempts is above' if earlier else ''}) ====\n"
+    )
+    Path(log_path).write_text(earlier + header, encoding="utf-8")
+    with open(previous, "a", encoding="utf-8") as fh:
+        fh.write(header)
 
 
 def get_logger(log_path: str | None = None, name: str = "dlrepro") -> logging.Logger:
@@ -32,24 +67,46 @@ def get_logger(log_path: str | None = None, name: str = "dlrepro") -> logging.Lo
     stream.setFormatter(fmt)
     logger.addHandler(stream)
     if log_path:
-        fileh = logging.FileHandler(log_path, mode="w", encoding="utf-8")
-        fileh.setFormatter(fmt)
-        logger.addHandler(fileh)
+        for path in (log_path, attempts_path(log_path)):
+            fileh = logging.FileHandler(path, mode="a", encoding="utf-8")
+            fileh.setFormatter(fmt)
+            logger.addHandler(fileh)
     logger.propagate = False
     return logger
 
 
+def _fail(logger: logging.Logger, message: str) -> None:
+    logger.error("%s", message)
+    for handler in logger.handlers:
+        handler.flush()
+    print(f"ERROR: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
 def run(main: Callable, snakemake) -> None:
     log_path = str(snakemake.log[0]) if len(snakemake.log) else None
+    if log_path:
+        _start_attempt(log_path)
     logger = get_logger(log_path)
     try:
         main(snakemake, logger)
     except DlReproError as exc:
-        logger.error("%s", exc)
-        for handler in logger.handlers:
-            handler.flush()
-        print(f"ERROR: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except Exception:
+        _fail(logger, str(exc))
+    except Exception as exc:
+        error = output_error(_first_output(snakemake), exc) if isinstance(exc, OSError) else None
+        if error is not None:
+            _fail(logger, str(error))
         logger.exception("unexpected error (a bug, please report it with this log)")
         raise
+    if log_path:
+        for handler in logger.handlers:
+            handler.close()
+        logger.handlers.clear()
+        attempts_path(log_path).unlink(missing_ok=True)
+
+
+def _first_output(snakemake) -> str:
+    try:
+        return str(snakemake.output[0])
+    except (AttributeError, IndexError):
+        return "."
