@@ -448,7 +448,9 @@ def test_indian_pines_nan_cube_is_refused_naming_file_and_count(tmp_path):
     path = tmp_path / "Indian_pines_corrected.mat"
     cube = hs.read_cube(path).astype(np.float32)
     cube.reshape(-1)[np.random.default_rng(0).choice(cube.size, 25, replace=False)] = np.nan
-    hs._savemat(path, "indian_pines_corrected", cube)
+    from dlrepro.hyperspectral.synthetic import _savemat
+
+    _savemat(path, "indian_pines_corrected", cube)
     with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: changed after it was fetched: sha256 "):
         hs.cube_dataset(tmp_path, manifest, 200, "purdue", LOG)  # the case: placed after the fetch
     _restamp(manifest, path)
@@ -519,3 +521,14 @@ def test_user_si650_file_through_the_workflow(workflow, tmp_path):
     assert tokens["source_label"] == "user" and tokens["source"] == "user"
     assert tokens["raw_sha256"] == sha(own.read_bytes())
     assert tokens["records"]["label"] == [1, 0, 1, 0]
+
+
+def test_refusal_offers_user_data_only_where_it_exists(tmp_path):
+    path = tmp_path / "indian_pines" / "92AV3GT.GIS"
+    manifest = {"dataset": "indian_pines", "label": "real", "files": {"92AV3GT.GIS": {"sha256": "ab"}}}
+    with pytest.raises(DataError) as err:
+        V.check_raw_sha256(path, "cd", manifest)
+    assert str(err.value) == (
+        f"{path}: changed after it was fetched: sha256 cd, expected ab (recorded for real data in manifest.json); "
+        f"not used - delete {path.parent} and rerun to fetch it again"
+    )

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..acquire import RemoteFile
 from ..errors import DataError, DataUnavailableError
+from ..validation import check_classes, check_finite, check_raw_files, check_same_shape
 from .sources import (
     ALL_BANDS,
     CITATION,
@@ -183,10 +184,17 @@ def cube_dataset(
             other,
         )
         gt_used = other
-    cube = read_cube(directory / cube_name)
-    gt = read_ground_truth(directory / GT_FILES[gt_used].name)
-    if cube.shape[:2] != gt.shape:
-        raise DataError(f"{directory}: cube {cube.shape} and ground truth {gt.shape} differ in size")
+    cube_path, gt_path = directory / cube_name, directory / GT_FILES[gt_used].name
+    # the bytes read must be those the fetch recorded; their sha256 go into the attrs
+    read = check_raw_files(
+        directory, manifest, [cube_name, gt_path.name, *([SPC_FILE.name] if present(SPC_FILE) else [])]
+    )
+    cube = read_cube(cube_path)
+    check_finite(cube, cube_path, "radiance values")
+    gt = read_ground_truth(gt_path)
+    check_same_shape(cube.shape, cube_path, gt.shape, gt_path, "size", axes=(0, 1))
+    names = None if manifest.get("label") == "synthetic" else dict(enumerate(CLASS_NAMES, start=1))
+    check_classes(gt, gt_path, names=names, ignore=[0], logger=logger)
     bands = retained_bands(cube.shape[2])
     n_classes = int(gt.max())
     names = list(CLASS_NAMES) if manifest.get("label") != "synthetic" and n_classes == 16 else None
@@ -236,15 +244,10 @@ def cube_dataset(
         cube_variant=variants.get(cube_name, ""),
         n_labelled=int((gt > 0).sum()),
         citation=CITATION,
-        raw_sha256=" ".join(
-            f"{name}:{entry['sha256']}"
-            for name, entry in sorted(files.items())
-            if isinstance(entry, dict) and "sha256" in entry
-        ),
+        raw_sha256=" ".join(f"{name}:{digest}" for name, digest in sorted(read.items())),
     )
-    for name, entry in sorted(files.items()):
-        if isinstance(entry, dict) and "sha256" in entry:
-            ds.attrs[f"sha256_{name}"] = entry["sha256"]
+    for name, digest in sorted(read.items()):
+        ds.attrs[f"sha256_{name}"] = digest
     if manifest.get("label") == "stand-in":
         ds.attrs["stand_in"] = str(manifest.get("embedded", EMBEDDED))
     return ds
