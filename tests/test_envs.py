@@ -180,7 +180,11 @@ class ModuleInfo:
 
     def __init__(self, path: Path):
         tree = ast.parse(path.read_text(), str(path))
-        self.package = "dlrepro" if path.parent == LIB else None
+        try:  # the dotted package the file belongs to (dlrepro, dlrepro.hyperspectral, ...)
+            parts = path.parent.relative_to(LIB).parts
+            self.package = ".".join(("dlrepro", *parts))
+        except ValueError:
+            self.package = None
         optional = set()  # guarded by `except ImportError`: optional extras (e.g. kaggle)
         for node in ast.walk(tree):
             if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
@@ -202,7 +206,9 @@ class ModuleInfo:
     def _absolute(self, node: ast.ImportFrom) -> str:
         if not node.level:
             return node.module or ""
-        return ".".join(p for p in (self.package or "", node.module or "") if p)
+        base = (self.package or "").split(".")
+        base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+        return ".".join(p for p in (*base, node.module or "") if p)
 
     def _imports(self, root) -> set[str]:
         names = set()
