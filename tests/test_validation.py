@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 import yaml
+from test_availability import TOLERANCES  # the config tolerances shared by the report tests
 
 from conftest import REPO
 from dlrepro import mnist
@@ -27,13 +28,6 @@ from dlrepro.tables import combine_labels
 
 LOG = logging.getLogger("test-validation")
 SCHEMA = REPO / "schemas" / "config.schema.yaml"
-TOLERANCES = {
-    "mnist_perceptron": 1.0,
-    "mnist_mlp": 1.0,
-    "mnist_lenet": 0.3,
-    "sentiment": 1.0,
-    "indian_pines": 3.0,
-}
 
 
 def sha(data: bytes) -> str:
