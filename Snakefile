@@ -10,11 +10,13 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/sweeps_common.smk"
 include: "rules/data.smk"
 include: "rules/mnist.smk"
 include: "rules/sentiment.smk"
 include: "rules/indian_pines.smk"
 include: "rules/report.smk"
+include: "rules/sweeps.smk"
 
 
 onsuccess:

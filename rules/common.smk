@@ -594,10 +594,11 @@ def _report_of(experiment):
 
 def get_final_output():
     """Everything `rule all` builds, i.e. the enabled experiments whose data is available (an
-    input function per experiment whose availability data_status decides) and the report.
+    input function per experiment whose availability data_status decides), the report and
+    the comparison of every configured sweep (rules/sweeps_common.smk).
     """
     outputs = []
     _extend(outputs, when_available("mnist", get_mnist_output))
     _extend(outputs, when_available("sentiment", get_sentiment_output))
     _extend(outputs, when_available("indian_pines", get_indian_pines_output))
-    return outputs + get_report_output()
+    return outputs + get_report_output() + get_sweeps_output()

@@ -435,7 +435,13 @@ def test_reproduction_table_is_regenerated_not_copied(tiny_run):
 @pytest.mark.workflow
 def test_every_table_records_provenance(tiny_run):
     tables = sorted((tiny_run / "results/tables").glob("*.csv"))
-    assert {t.stem for t in tables} == {"mnist", "sentiment", "indian_pines", "reproduction"}
+    assert {t.stem for t in tables} == {
+        "mnist",
+        "sentiment",
+        "indian_pines",
+        "reproduction",
+        "sweep_tiny_optimizer",
+    }
     for table in tables:
         text = table.read_text()
         assert re.search(r"^# commit: \S+$", text, re.M), table
