@@ -26,7 +26,7 @@ rule train_sweep_mnist:
         "benchmarks/sweeps/{sweep}/{point}/seed~{seed}/train.tsv"
     wildcard_constraints:
         sweep=get_sweep_names("mnist"),
-        point=get_sweep_points("mnist"),
+        point=SWEEP_POINT,
     conda:
         "../envs/train.yaml"
     threads: get_tensorflow_threads()
@@ -55,7 +55,7 @@ rule train_sweep_sentiment:
         "benchmarks/sweeps/{sweep}/{point}/seed~{seed}/train.tsv"
     wildcard_constraints:
         sweep=get_sweep_names("sentiment"),
-        point=get_sweep_points("sentiment"),
+        point=SWEEP_POINT,
     conda:
         "../envs/train.yaml"
     threads: get_tensorflow_threads()
@@ -84,7 +84,7 @@ rule train_sweep_indian_pines:
         "benchmarks/sweeps/{sweep}/{point}/seed~{seed}/train.tsv"
     wildcard_constraints:
         sweep=get_sweep_names("indian_pines"),
-        point=get_sweep_points("indian_pines"),
+        point=SWEEP_POINT,
     conda:
         "../envs/train.yaml"
     threads: get_tensorflow_threads()

@@ -23,12 +23,9 @@ def get_sweep_names(experiment=None):
     return "|".join(re.escape(n) for n in names) if names else "(?!x)x"
 
 
-def get_sweep_points(experiment):
-    """A regular expression matching the point paths of the experiment's sweeps."""
-    points = {
-        p for s in SWEEPS.values() if s.experiment == experiment for p in s.points
-    }
-    return "|".join(re.escape(p) for p in sorted(points)) if points else "(?!x)x"
+# a point path: name~value segments (which points exist is checked by the input functions;
+# an alternation of every point would make each DAG build compile a long regex many times)
+SWEEP_POINT = r"[a-z_]+~[A-Za-z0-9._+-]+(?:/[a-z_]+~[A-Za-z0-9._+-]+)*"
 
 
 def _point(wildcards):

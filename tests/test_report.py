@@ -476,7 +476,7 @@ def test_html_report_has_every_table_and_plot(tiny_run, tmp_path):
     page = out.read_text()
     assert len(page) > 200_000
     names = ["reproduction.html", "reproduction.csv", "rulegraph.svg", "mnist.html", "sentiment.html"]
-    names += ["indian_pines.html", "maps.png"]
+    names += ["indian_pines.html", "maps.png", "sweep_tiny_optimizer.csv", "tiny_optimizer.png"]
     names += [
         f"{s}_{k}.png"
         for settings in PLOT_SETTINGS.values()
@@ -485,7 +485,7 @@ def test_html_report_has_every_table_and_plot(tiny_run, tmp_path):
     ]
     missing = [n for n in names if n not in page]
     assert not missing, missing
-    for category in ("Reproduction", "MNIST", "SI650 sentiment", "Indian Pines", "Rule graph"):
+    for category in ("Reproduction", "MNIST", "SI650 sentiment", "Indian Pines", "Rule graph", "Sweeps"):
         assert category in page, category
     # captions and the front page are rendered into the report
     assert "The reproduction table" in page and "Start here" in page

@@ -2,12 +2,13 @@
 models' sweep parameters, and the workflow (dry-runs: shared preprocessing, adding / removing
 a point; the tiny run's comparison)."""
 
+import json
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, snakemake  # noqa: F401
+from conftest import REPO, snakemake
 from dlrepro.errors import ConfigError
 from dlrepro.sweep_report import comparison_rows, plot_sweep, write_comparison
 from dlrepro.sweeps import format_value, is_lecture_point, parse_sweep, parse_sweeps, point_settings
@@ -282,3 +283,137 @@ def test_model_parameters_of_the_sweeps():
     assert mnist.build_model("mlp", "sgd").count_params() == 784 * 128 + 128 + 128 * 128 + 128 + 1290
     model = cnn3d(60, 4, window=7, loss="categorical_crossentropy", optimizer="adam")
     assert type(model.optimizer).__name__ == "Adam" and model.loss == "categorical_crossentropy"
+
+
+# ----------------------------------------------------------------------------- workflow
+
+
+def dry_run_jobs(proc) -> dict[str, int]:
+    """rule -> count from the "Job stats" block of a dry run (none: nothing to do)."""
+    if "Job stats:" not in proc.stdout:
+        return {}
+    block = proc.stdout.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {
+        p[0]: int(p[1])
+        for p in (line.split() for line in block.splitlines())
+        if len(p) == 2 and p[1].isdigit() and p[0] != "total"
+    }
+
+
+def tiny_with(tmp_path, name: str, text: str) -> list[str]:
+    """The tiny profile plus overrides (a command-line --configfile replaces the profile's one)."""
+    extra = tmp_path / f"{name}.yaml"
+    extra.write_text(text)
+    return ["--profile", "profiles/tiny", "--configfile", "profiles/tiny/workflow-config.yaml", str(extra)]
+
+
+SHARED = """
+sweeps:
+  vocab:
+    experiment: sentiment
+    parameters: {max_features: [2000, 500], sequence_length: [40, 20]}
+    seeds: [1]
+  windows:
+    experiment: indian_pines
+    parameters: {window: [9, 7], train_fraction: [0.1, 0.2]}
+    seeds: [1]
+"""
+
+
+@pytest.mark.workflow
+def test_preprocessing_is_shared_by_the_points(workflow, tmp_path):
+    proc = snakemake(workflow, "-n", *tiny_with(tmp_path, "shared", SHARED))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = dry_run_jobs(proc)
+    # SI650: one vocabulary per size (2000 is the main pipeline's), one encoding per size x
+    # length (2000 x 40 is the main pipeline's), tokenised once
+    assert (
+        jobs["tokenise_sentiment"] == 1
+        and jobs["vocabulary_sentiment"] == 1
+        and jobs["encode_sentiment"] == 1
+    )
+    assert jobs["vocabulary_sentiment_sweep"] == 1 and jobs["encode_sentiment_sweep"] == 3
+    assert jobs["split_sentiment_sweep"] == 3 and jobs["train_sweep_sentiment"] == 4
+    # Indian Pines: the cube is normalised once; a new window recomputes only its patches
+    assert jobs["normalise_indian_pines"] == 1 and jobs["patches_indian_pines"] == 1
+    assert jobs["patches_indian_pines_sweep"] == 1 and jobs["split_indian_pines_sweep"] == 3
+    assert jobs["train_sweep_indian_pines"] == 4 and jobs["table_sweep"] == 3
+    assert "results/sweeps/windows/window~7/train_fraction~0.2/seed~1/metrics.json" in proc.stdout
+    assert "results/sweeps/_shared/sentiment/features~500/length~20/sequences.nc" in proc.stdout
+
+
+@pytest.mark.workflow
+def test_a_bad_sweep_stops_before_any_job_naming_its_key(workflow, tmp_path):
+    bad = (
+        "sweeps:\n  bad:\n    experiment: mnist\n    model: mlp\n    parameters: {optimizer: [sgd, nadam]}\n"
+    )
+    proc = snakemake(workflow, "-n", *tiny_with(tmp_path, "bad", bad))
+    assert proc.returncode != 0
+    assert (
+        "Invalid configuration: config key 'sweeps.bad.parameters.optimizer.1': 'nadam' is not one of sgd, rmsprop, adam"
+        in proc.stdout + proc.stderr
+    )
+
+
+TINY_SWEEP = "sweeps:\n  tiny_optimizer:\n    parameters:\n      optimizer: [{}]\n"
+
+
+@pytest.mark.workflow
+def test_tiny_run_compares_the_sweep_points(tiny_run):
+    df = pd.read_csv(tiny_run / "results/tables/sweep_tiny_optimizer.csv", comment="#")
+    assert list(df["optimizer"]) == ["sgd", "adam"]
+    assert (df["n"] == 2).all() and (df["data"] == "synthetic").all() and (df["epochs"] == 1).all()
+    marks = list(df["mark"].fillna(""))
+    assert marks.count("lecture") + marks.count("best, lecture") == 1 and marks[0] in (
+        "lecture",
+        "best, lecture",
+    )
+    assert sum("best" in m for m in marks) == 1
+    for point, mean_pct in zip(
+        ("optimizer~sgd", "optimizer~adam"), df["test accuracy mean (%)"], strict=True
+    ):
+        runs = [
+            json.loads(
+                (tiny_run / f"results/sweeps/tiny_optimizer/{point}/seed~{s}/metrics.json").read_text()
+            )
+            for s in (1, 2)
+        ]
+        assert [r["settings"]["optimizer"] for r in runs] == [point.split("~")[1]] * 2
+        mean = 100 * sum(r["accuracy"] for r in runs) / 2
+        assert mean_pct == pytest.approx(mean, abs=1e-3)
+    md = (tiny_run / "results/tables/sweep_tiny_optimizer.md").read_text()
+    assert "no reproduction" in md and "Provenance: commit" in md
+    png = tiny_run / "results/plots/sweeps/tiny_optimizer.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+
+
+@pytest.mark.workflow
+def test_adding_a_point_runs_only_it_removing_one_only_the_comparison(tiny_run, tmp_path):
+    added = snakemake(tiny_run, "-n", *tiny_with(tmp_path, "add", TINY_SWEEP.format("sgd, adam, rmsprop")))
+    assert added.returncode == 0, added.stderr[-3000:]
+    assert dry_run_jobs(added) == {"train_sweep_mnist": 2, "table_sweep": 1, "all": 1}
+    assert added.stdout.count("results/sweeps/tiny_optimizer/optimizer~rmsprop/seed~") >= 2
+    removed = snakemake(tiny_run, "-n", *tiny_with(tmp_path, "remove", TINY_SWEEP.format("sgd")))
+    assert removed.returncode == 0, removed.stderr[-3000:]
+    assert dry_run_jobs(removed) == {"table_sweep": 1, "all": 1}
+    assert "Set of input files has changed" in removed.stdout
+
+
+def test_the_example_sweeps_in_config_yaml_are_valid():
+    """The commented examples under `sweeps: {}`, uncommented, pass the schema and the sweep checks."""
+    from dlrepro.config import check_config
+
+    lines = (REPO / "config.yaml").read_text().splitlines()
+    start = lines.index("sweeps: {}") + 1
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("#  "):
+            break
+        block.append(line[1:])
+    config = dict(CONFIG, sweeps=yaml.safe_load("\n".join(block)))
+    assert set(config["sweeps"]) == {"mnist_optimizer", "si650_variants", "si650_size", "indian_pines_window"}
+    check_config(config, REPO / "schemas" / "config.schema.yaml")
+    sweeps = parse_sweeps(config)
+    assert len(sweeps["si650_size"].points) == 6 and sweeps["si650_variants"].seeds == CONFIG["seeds"]
+    assert list(sweeps["indian_pines_window"].points)[1] == "window~7/loss~mse"
+    assert CONFIG["sweeps"] == {}
