@@ -49,7 +49,17 @@ def test_explicit_points_and_list_values():
             "points": [{"hidden": [256, 128]}, {"hidden": [64], "batch_size": 32}],
         }
     )
-    assert list(s.points) == ["hidden~256x128/batch_size~default", "hidden~64/batch_size~32"]
+    assert list(s.points) == ["hidden~256x128", "hidden~64/batch_size~32"]
+    more = sweep(
+        {
+            "experiment": "mnist",
+            "model": "mlp",
+            "points": [{"hidden": [256, 128]}, {"hidden": [64], "batch_size": 32}, {"optimizer": "adam"}],
+        }
+    )
+    assert list(more.points)[:2] == list(s.points)  # a new point leaves the others' paths alone
+    assert point_settings(more, "optimizer~adam", CONFIG)["hidden"] == [128, 128]
+    assert point_settings(more, "hidden~64/batch_size~32", CONFIG)["optimizer"] == "sgd"
     assert format_value(1e-05) == "1e-05" and format_value(0.1) == "0.1" and format_value(None) == "default"
 
 

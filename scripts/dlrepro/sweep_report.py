@@ -53,7 +53,7 @@ def write_comparison(sweep: Sweep, rows: list[dict], csv_path, md_path, prov: di
     metric = METRIC[sweep.experiment]
     csv_rows, md_rows = [], []
     for r in rows:
-        values = {p: format_value(r["values"][p]) for p in sweep.parameters}
+        values = {p: format_value(r["values"].get(p)) for p in sweep.parameters}
         common = {"epochs": ", ".join(map(str, r["epochs"])), "seeds": ", ".join(map(str, r["seeds"]))}
         csv_rows.append(
             {
@@ -115,13 +115,13 @@ def plot_sweep(sweep: Sweep, rows: list[dict], path) -> str:
     params = sweep.parameters
     pct = [100 * r["mean"] if r["n"] else float("nan") for r in rows]
     err = [0.0 if math.isnan(r["std"]) else 100 * r["std"] for r in rows]
-    grid = {tuple(format_value(r["values"][p]) for p in params) for r in rows}
-    axes_values = [list(dict.fromkeys(format_value(r["values"][p]) for r in rows)) for p in params]
+    grid = {tuple(format_value(r["values"].get(p)) for p in params) for r in rows}
+    axes_values = [list(dict.fromkeys(format_value(r["values"].get(p)) for r in rows)) for p in params]
     full_grid = len(grid) == math.prod(len(v) for v in axes_values)
     if len(params) == 1:
         kind = "line"
         fig, ax = plt.subplots(figsize=(6, 4))
-        raw = [r["values"][params[0]] for r in rows]
+        raw = [r["values"].get(params[0]) for r in rows]
         if _numeric(raw):
             x = [float(v) for v in raw]
             if min(x) > 0 and max(x) / min(x) >= 50:
@@ -143,13 +143,13 @@ def plot_sweep(sweep: Sweep, rows: list[dict], path) -> str:
         data = np.full((len(ys), len(xs)), np.nan)
         fig, ax = plt.subplots(figsize=(1.6 * len(xs) + 3, 1.0 * len(ys) + 2.5))
         for r, value in zip(rows, pct, strict=True):
-            i = ys.index(format_value(r["values"][params[0]]))
-            j = xs.index(format_value(r["values"][params[1]]))
+            i = ys.index(format_value(r["values"].get(params[0])))
+            j = xs.index(format_value(r["values"].get(params[1])))
             data[i, j] = value
         image = ax.imshow(data, cmap="viridis", aspect="auto")
         for r, value, e in zip(rows, pct, err, strict=True):
-            i = ys.index(format_value(r["values"][params[0]]))
-            j = xs.index(format_value(r["values"][params[1]]))
+            i = ys.index(format_value(r["values"].get(params[0])))
+            j = xs.index(format_value(r["values"].get(params[1])))
             text = f"{value:.2f}\n± {e:.2f}" + (f"\n{mark(r)}" if mark(r) else "")
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white")
         ax.set_xticks(range(len(xs)), xs)

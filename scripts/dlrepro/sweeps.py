@@ -278,13 +278,15 @@ def parse_sweep(
         raise ConfigError(f"config key {key!r}: parameter hidden applies to the mlp model only")
     sweep = Sweep(name, experiment, model, parameters, settings=dict(settings), title=spec.get("title"))
     for values, at in zip(combos, where, strict=True):
-        path = point_path(parameters, values)
+        # explicit points: only the parameters a point sets are in its path, so that adding a
+        # point (even one setting a new parameter) changes no other point's path
+        path = point_path([p for p in parameters if p in values], values)
         for segment in path.split("/"):
             if not SEGMENT.match(segment.split("~", 1)[1]):
                 raise ConfigError(f"config key {at!r}: value {segment!r} cannot be a path segment")
         if path in sweep.points:
             raise ConfigError(f"config key {at!r}: point {path} is listed twice")
-        sweep.points[path] = {p: values.get(p) for p in parameters}
+        sweep.points[path] = dict(values)
     seeds = _from_string(spec.get("seeds")) or default_seeds
     if not isinstance(seeds, list) or not all(
         isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds
@@ -353,7 +355,7 @@ def point_settings(sweep: Sweep, path: str, config: dict) -> dict:
     """The full settings of one point: configured values < the sweep's settings < the point's."""
     values = sweep.points[path]
     settings = {**base_settings(config, sweep.experiment, sweep.model), **sweep.settings}
-    settings.update({k: v for k, v in values.items() if v is not None or k == "learning_rate"})
+    settings.update(values)  # only the values the point sets (a null learning_rate: Keras' default)
     if sweep.experiment == "sentiment":  # one dropout for all three unless set one by one
         for k in ("spatial_dropout", "recurrent_dropout"):
             if settings[k] is None:
