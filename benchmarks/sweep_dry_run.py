@@ -3,9 +3,9 @@
 Usage:  .venv/bin/python benchmarks/sweep_dry_run.py [--points 100] [--seeds 3] [--reps 3]
 
 Copies the workflow to a temporary directory (nothing computed there) and dry-runs the tiny
-profile (synthetic data: availability known at parse time, no network) three ways: without any
-sweep (the baseline), and with one MNIST sweep of ``--points`` points (a learning-rate x
-batch-size grid) x ``--seeds`` seeds, i.e. points x seeds training jobs plus the comparison.
+profile (synthetic data: availability known at parse time, no network) without any sweep (the
+baseline) and with one MNIST sweep of ``--points`` points (a learning-rate x
+batch-size grid) x ``--seeds`` seeds, i.e. points x seeds training jobs plus the comparison; and, for scale, a one-rule workflow (Snakemake's own start-up).
 Prints, per case, the median over ``--reps`` runs of the CPU time (user + sys) of the
 ``snakemake`` process and its children, and of the wall time, with the CPU model and load.
 This is a benchmark, not a test: nothing is asserted.
@@ -100,13 +100,21 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
         directory = Path(tmp)
         base, with_sweep, n = setup(directory, args.points, args.seeds)
+        empty = directory / "empty"
+        empty.mkdir()
+        (empty / "Snakefile").write_text('rule all:\n    output: "a"\n    shell: "touch {output}"\n')
         measure(directory, base)  # warm the file cache and .snakemake/ once
         print(f"CPU: {cpu_model()} ({os.cpu_count()} CPUs); load average {os.getloadavg()[0]:.1f}")
         print(f"snakemake dry-run of the tiny profile, median of {args.reps} runs\n")
         print("| case | jobs | CPU s (user+sys) | wall s |")
         print("|---|---|---|---|")
-        for name, cmd in (("no sweep (baseline)", base), (f"{n}-point sweep x {args.seeds} seeds", with_sweep)):
-            runs = [measure(directory, cmd) for _ in range(args.reps)]
+        cases = (
+            ("a one-rule workflow (Snakemake's start-up)", empty, ["-n", "-c1"]),
+            ("no sweep (baseline)", directory, base),
+            (f"{n}-point sweep x {args.seeds} seeds", directory, with_sweep),
+        )
+        for name, where, cmd in cases:
+            runs = [measure(where, cmd) for _ in range(args.reps)]
             cpu = statistics.median(r[0] for r in runs)
             wall = statistics.median(r[1] for r in runs)
             print(f"| {name} | {runs[0][2]} | {cpu:.2f} | {wall:.2f} |")
