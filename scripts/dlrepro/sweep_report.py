@@ -77,7 +77,7 @@ def write_comparison(sweep: Sweep, rows: list[dict], csv_path, md_path, prov: di
         )
     fixed = ", ".join(f"{k} {format_value(v)}" for k, v in sweep.settings.items())
     notes = [
-        f"{metric} on the test set, mean ± sample std over the seeds of each point, in %",
+        f"{metric}: mean ± sample std over the seeds of each point, in %",
         "best: the highest mean; lecture: the point whose swept values are the lecture's "
         "(the settings not swept are the configured ones)",
         f"experiment {sweep.experiment}"
@@ -129,10 +129,12 @@ def plot_sweep(sweep: Sweep, rows: list[dict], path) -> str:
         else:
             x = list(range(len(rows)))
             ax.set_xticks(x, [format_value(v) for v in raw])
+            ax.set_xlim(-0.5, len(rows) - 0.5)
         ax.errorbar(x, pct, yerr=err, marker="o", capsize=4, linestyle="-" if _numeric(raw) else "none")
         for xi, yi, r in zip(x, pct, rows, strict=True):
             if mark(r):
                 ax.annotate(mark(r), (xi, yi), textcoords="offset points", xytext=(6, 6), fontsize=8)
+        ax.margins(y=0.15)
         ax.set_xlabel(params[0])
         ax.set_ylabel(f"{metric} (%)")
     elif len(params) == 2 and full_grid:
