@@ -141,10 +141,14 @@ def _sweep_outputs(name):
 
 
 def get_sweeps_output():
-    """The comparison of every configured sweep whose experiment's data is available (an
+    """The comparison of every configured sweep whose experiment is enabled and whose data is available (an
     input function for those that the data_status checkpoint decides)."""
     outputs = []
     for name, sweep in SWEEPS.items():
+        if not is_enabled(
+            sweep.experiment
+        ):  # experiments.<name>: false switches its sweeps off
+            continue
         dataset = EXPERIMENT_DATASETS[sweep.experiment]
         available = get_known_status(dataset)["available"]
         if available is None:
