@@ -583,6 +583,7 @@ def test_canonical_dot_is_the_same_for_any_node_numbering(tmp_path):
     assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
 
 
+@pytest.mark.workflow
 def test_rulegraph_is_byte_identical_between_runs(workflow):
     """Two `snakemake --rulegraph` runs (Snakemake numbers the nodes differently each time)."""
     import yaml

@@ -52,6 +52,11 @@ FAULTS = {"mnist": ("scancel", "train_mnist"), "indian_pines": ("requeue", "trai
 TIME_LIMITED = "train_sentiment"
 
 
+def REAL_SLURM(test):  # noqa: N802 (a decorator, like the marks it applies)
+    """Marks of the real-cluster tests: deselect them with -m "not slurm"."""
+    return pytest.mark.workflow(pytest.mark.slurm(test))
+
+
 @pytest.fixture(scope="module")
 def rules(tmp_path_factory):
     return ch.workflow_rules(copy_workflow(tmp_path_factory.mktemp("rules") / "wf"))
@@ -283,6 +288,7 @@ def _runs(faulted_run, rule: str) -> list[dict]:
     return [j for j in faulted_run.jobs if j["rule"] == rule]
 
 
+@REAL_SLURM
 def test_faulted_run_completes_with_the_local_outputs(faulted_run, tiny_evaluation_run):
     """Happy path of every other job, and the three disturbed trainings: same outputs."""
     reference, targets = tiny_evaluation_run
@@ -300,6 +306,7 @@ def test_faulted_run_completes_with_the_local_outputs(faulted_run, tiny_evaluati
     )
 
 
+@REAL_SLURM
 def test_jobs_go_where_the_site_values_say(faulted_run, rules, profile):
     gpu, sites, accounts = ch.gpu_rules(rules), ch.site_partitions(profile), ch.site_accounts(profile)
     ran = set()
@@ -321,6 +328,7 @@ def test_jobs_go_where_the_site_values_say(faulted_run, rules, profile):
     assert sbatch and all("--requeue" in ln and "--signal=TERM@180" in ln for ln in sbatch), sbatch
 
 
+@REAL_SLURM
 def test_scancel_of_a_training_is_retried_and_resumed(faulted_run):
     action, job_id = faulted_run.actions["mnist"]
     runs = _runs(faulted_run, "train_mnist")
@@ -333,6 +341,7 @@ def test_scancel_of_a_training_is_retried_and_resumed(faulted_run):
     assert "==== attempt 2" in log and re.search(r"resuming from \S+ after epoch 1 of 3", log), log[-3000:]
 
 
+@REAL_SLURM
 def test_time_limit_mid_training_resumes_from_the_checkpoint(faulted_run, tiny_evaluation_run):
     runs = _runs(faulted_run, TIME_LIMITED)
     assert [j["State"] for j in runs] == ["TIMEOUT", "COMPLETED"], runs
@@ -348,6 +357,7 @@ def test_time_limit_mid_training_resumes_from_the_checkpoint(faulted_run, tiny_e
     assert metrics and not ch.compare_trees(faulted_run.workdir, reference, metrics)
 
 
+@REAL_SLURM
 def test_requeued_training_resumes_under_the_same_job_id(faulted_run):
     """scontrol requeue: what Slurm does to a job preempted with PreemptMode=REQUEUE."""
     _, job_id = faulted_run.actions["indian_pines"]
@@ -372,6 +382,7 @@ def _refused_run(cluster, tmp_path, profile_dir, *extra):
     return out
 
 
+@REAL_SLURM
 def test_submission_refused_by_policy_is_one_error_without_retries(cluster, tmp_path):
     out = _refused_run(cluster, tmp_path, ch.make_test_profile(tmp_path / "p", account=False))
     lines = [ln for ln in out.splitlines() if "Slurm refuses" in ln]
@@ -379,6 +390,7 @@ def test_submission_refused_by_policy_is_one_error_without_retries(cluster, tmp_
     assert "job rejected by site policy: no account given" in lines[0] and "fix `slurm_account`" in lines[0]
 
 
+@REAL_SLURM
 def test_command_line_set_resources_cannot_drop_gpu_routing(cluster, tmp_path):
     out = _refused_run(
         cluster, tmp_path, ch.make_test_profile(tmp_path / "p"), "--set-resources", "train_mnist:runtime=5"
