@@ -17,7 +17,7 @@ START = Path(__file__).with_name("start-slurm.sh")
 # (glibc ignores exactly that address), and slurmctld dies with "Address family not supported".
 NETNS_SETUP = "ip link set lo up && ip addr add 127.0.0.2/8 dev lo"
 SACCT_FIELDS = (
-    "JobID,JobName%12,Comment%48,Partition,Account,AllocTRES%44,State%14,ExitCode,Elapsed,Timelimit"
+    "JobID,JobName%12,Comment%48,Partition,Account,AllocTRES%60,State%14,ExitCode,Elapsed,Timelimit"
 )
 
 
