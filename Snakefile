@@ -19,6 +19,10 @@ include: "rules/report.smk"
 include: "rules/sweeps.smk"
 
 
+onstart:
+    check_slurm_submissions()
+
+
 onsuccess:
     print_data_summary()
 
