@@ -326,7 +326,7 @@ def launch_workers(command: list[str], log_path: str | None, logger: logging.Log
     """
     script = os.path.abspath(sys.argv[0])  # Snakemake's generated script (preamble + code)
     full = [*command, sys.executable, script]
-    logger.info("starting %s training tasks: %s", command[0], shlex.join(full))
+    logger.info("starting the training tasks: %s", shlex.join(full))
     for handler in logger.handlers:
         handler.flush()
     env = {**os.environ, WORKER_ENV: "1"}
@@ -360,7 +360,9 @@ def launch_workers(command: list[str], log_path: str | None, logger: logging.Log
 def _first_error(path: Path) -> str:
     if not path.exists():
         return ""
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    text = path.read_text(encoding="utf-8", errors="replace")
+    text = text[text.rfind("==== attempt ") + 1 :]  # this attempt's lines only (dlrepro.runner)
+    for line in text.splitlines():
         if " ERROR " in line:
             return f"{path.name}: {line.split(' ERROR ', 1)[1]}"
     return ""
