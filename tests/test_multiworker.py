@@ -316,3 +316,18 @@ def test_launch_request_from_the_rules_resources():
         "srun", "--gpus-per-node=4", "--ntasks=2", "--nodes=2", "--cpus-per-task=48", "--kill-on-bad-exit=1",
     ]  # fmt: skip
     assert cluster.launch_request(two_nodes, env={cluster.WORKER_ENV: "1"}) is None  # a started task
+
+
+def test_the_keras_patch_targets_exist_and_single_worker_is_untouched():
+    """The two work-arounds patch these Keras names (a Keras release that renames them fails
+    here, not in a hang); under a one-worker strategy nothing is patched."""
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer
+
+    from dlrepro import keras_multiworker
+
+    before = (trainer.TensorFlowTrainer._maybe_symbolic_build, trainer.reduce_per_replica)
+    assert callable(before[0]) and callable(before[1])
+    with keras_multiworker.patched(tf.distribute.get_strategy()):
+        assert (trainer.TensorFlowTrainer._maybe_symbolic_build, trainer.reduce_per_replica) == before
+    assert not keras_multiworker.is_multi_worker(tf.distribute.get_strategy())
