@@ -17,6 +17,10 @@ include: "rules/indian_pines.smk"
 include: "rules/report.smk"
 
 
+onstart:
+    check_slurm_submissions()
+
+
 onsuccess:
     print_data_summary()
 

@@ -601,3 +601,20 @@ def get_final_output():
     _extend(outputs, when_available("sentiment", get_sentiment_output))
     _extend(outputs, when_available("indian_pines", get_indian_pines_output))
     return outputs + get_report_output()
+
+
+# ----------------------------------------------------------------------------- Slurm
+
+
+def check_slurm_submissions():
+    """Slurm executor only (onstart): ask Slurm once per distinct job request whether it
+    accepts it (sbatch --test-only) and end the run with one line if not (dlrepro.slurm).
+    """
+    from dlrepro.slurm import preflight
+
+    try:
+        summary = preflight(workflow)
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+    if summary:
+        print(summary, file=sys.stderr)

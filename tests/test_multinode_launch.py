@@ -149,7 +149,7 @@ def test_the_profile_example_gives_two_nodes_and_one_task_per_node():
     from snakemake_executor_plugin_slurm.submit_string import get_submit_command
     from snakemake_executor_plugin_slurm.utils import set_gres_string
 
-    from dlrepro import cluster
+    from dlrepro import cluster, slurm
 
     example = _example_block()
     doc = (REPO / "docs/multinode.md").read_text()
@@ -172,6 +172,8 @@ def test_the_profile_example_gives_two_nodes_and_one_task_per_node():
         sbatch
     )
     assert "mpi" in resources  # the jobstep plugin's condition for not wrapping the job in srun -n1
+    preflight = slurm.sbatch_test_args(resources)  # the run's sbatch --test-only asks for 2 nodes
+    assert "--nodes=2" in preflight and "--ntasks=2" in preflight and "--gres=gpu:4" in preflight
     assert cluster.launch_request(job, env={}) == [
         "srun", "--gres=gpu:4", "--ntasks=2", "--nodes=2", "--cpus-per-task=48", "--kill-on-bad-exit=1",
     ]  # fmt: skip
