@@ -20,6 +20,11 @@ attempt also appends to a hidden companion ``<log dir>/.<log name>.attempts``; a
 attempt first copies what earlier attempts wrote into the log, then a line
 ``==== attempt N (the log of attempts 1..N-1 is above) ====``.  The companion is removed
 when the job succeeds, so the next successful run starts a clean log.
+
+Multi-task jobs (``resources.mpi`` and ``resources.tasks`` > 1, see :mod:`dlrepro.cluster` and
+docs/multinode.md): this process becomes the launcher and starts the script once per task; in
+the tasks, the chief (task 0) appends to the rule's log, the others log to a hidden
+``.<log>.task<N>`` and write their outputs into a temporary directory that is removed.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import cluster
 from .errors import DlReproError
 from .io import output_error
 
@@ -58,7 +64,7 @@ def _start_attempt(log_path: str) -> None:
         fh.write(header)
 
 
-def get_logger(log_path: str | None = None, name: str = "dlrepro") -> logging.Logger:
+def get_logger(log_path: str | None = None, name: str = "dlrepro", companion: bool = True) -> logging.Logger:
     logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
     logger.handlers.clear()
@@ -67,7 +73,7 @@ def get_logger(log_path: str | None = None, name: str = "dlrepro") -> logging.Lo
     stream.setFormatter(fmt)
     logger.addHandler(stream)
     if log_path:
-        for path in (log_path, attempts_path(log_path)):
+        for path in (log_path, attempts_path(log_path)) if companion else (log_path,):
             fileh = logging.FileHandler(path, mode="a", encoding="utf-8")
             fileh.setFormatter(fmt)
             logger.addHandler(fileh)
@@ -85,11 +91,21 @@ def _fail(logger: logging.Logger, message: str) -> None:
 
 def run(main: Callable, snakemake) -> None:
     log_path = str(snakemake.log[0]) if len(snakemake.log) else None
-    if log_path:
+    worker = bool(os.environ.get(cluster.WORKER_ENV))  # one of the tasks a launcher started
+    rank, scratch = (cluster.task_rank() if worker else 0), None
+    if rank and log_path:  # a non-chief task: its own hidden log, outputs into a temp dir
+        log_path = str(cluster.task_log(log_path, rank))
+    if rank:
+        scratch = cluster.redirect_outputs(snakemake)
+    elif log_path and not worker:
         _start_attempt(log_path)
-    logger = get_logger(log_path)
+    logger = get_logger(log_path, companion=not rank)
     try:
-        main(snakemake, logger)
+        command = None if worker else cluster.launch_request(snakemake)
+        if command:
+            cluster.launch_workers(command, log_path, logger)
+        else:
+            main(snakemake, logger)
     except DlReproError as exc:
         _fail(logger, str(exc))
     except Exception as exc:
@@ -98,7 +114,10 @@ def run(main: Callable, snakemake) -> None:
             _fail(logger, str(error))
         logger.exception("unexpected error (a bug, please report it with this log)")
         raise
-    if log_path:
+    finally:
+        if scratch is not None:
+            cluster.remove_tree(scratch)
+    if log_path and not worker:
         for handler in logger.handlers:
             handler.close()
         logger.handlers.clear()

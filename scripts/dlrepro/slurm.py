@@ -28,7 +28,7 @@ from .errors import ConfigError
 
 PROFILE = "profiles/slurm/config.yaml"
 #: resources that decide whether Slurm accepts a job (the rest only size it)
-POLICY_KEYS = ("slurm_partition", "slurm_account", "qos", "constraint", "gpu", "gpu_model", "gres")
+POLICY_KEYS = ("slurm_partition", "slurm_account", "qos", "constraint", "gpu", "gpu_model", "gres", "nodes")
 #: (words in sbatch's error, profile key to fix), first match wins
 ERROR_KEYS = (
     ("account", "slurm_account"),
@@ -148,6 +148,8 @@ def sbatch_test_args(resources: Mapping, settings: Mapping | None = None) -> lis
         args += ["-t", str(res["runtime"])]
     if res.get("mem_mb"):
         args += ["--mem", str(res["mem_mb"])]
+    if res.get("nodes"):  # a multi-node training (docs/multinode.md): the partition's node limit
+        args += [f"--nodes={res['nodes']}", f"--ntasks={res.get('tasks') or res['nodes']}"]
     return [*args, "--wrap", "true"]
 
 

@@ -2,8 +2,11 @@
 
 * :func:`set_determinism` seeds Python, NumPy and TensorFlow
   (``keras.utils.set_random_seed``) and enables TensorFlow op determinism.
-* :func:`distribution_strategy` uses ``tf.distribute.MirroredStrategy`` when the job sees
-  more than one GPU (or when devices are given), the default strategy otherwise.
+* :func:`distribution_strategy` uses ``tf.distribute.MultiWorkerMirroredStrategy`` when the
+  process is one of several workers (TF_CONFIG, or a multi-task Slurm step: see
+  :mod:`dlrepro.cluster`), ``tf.distribute.MirroredStrategy`` when the job sees more than one
+  GPU (or when devices are given), the default strategy otherwise.  With several workers only
+  the chief writes checkpoints and models; the others write into a temporary directory.
 * :func:`fit` trains with **one** ``model.fit`` call over a ``tf.data`` pipeline built once:
   the training arrays become tensors once, and every epoch's batches are gathered from
   them in an order derived from ``(seed, epoch)`` alone (no per-epoch copy of the data, no
@@ -20,6 +23,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -27,6 +31,7 @@ import math
 import os
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cluster, keras_multiworker
 from .errors import ConfigError, DlReproError
 from .io import atomic_path, read_json, write_json
 
@@ -79,9 +85,13 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 def distribution_strategy(devices: list[str] | None = None):
-    """MirroredStrategy over ``devices`` or over all GPUs when there are several."""
+    """MultiWorkerMirroredStrategy for one of several workers; else MirroredStrategy over
+    ``devices`` or over all GPUs when there are several; else the default strategy."""
     import tensorflow as tf
 
+    kind = cluster.multi_worker_kind()
+    if kind:
+        return cluster.multi_worker_strategy(kind)
     if devices:
         return tf.distribute.MirroredStrategy(devices=devices)
     gpus = tf.config.list_logical_devices("GPU")
@@ -259,8 +269,12 @@ def _make_callback(
     stop_after: int | None,
     checkpoint_seconds: float | None,
     checkpoint_epochs: int | None,
+    agree: Callable[[list[bool]], list[bool]] | None = None,
 ):
-    """The Keras callback that seeds, times, logs and checkpoints every epoch."""
+    """The Keras callback that seeds, times, logs and checkpoints every epoch.
+
+    ``agree`` (several workers): makes every worker take the same checkpoint/stop decision
+    (set on any worker = set on all), since saving and stopping must happen on all of them."""
     import keras
 
     fault = os.environ.get(FAULT_ENV, "")
@@ -271,6 +285,7 @@ def _make_callback(
             self.last_checkpoint = self.started
             self.done_here = 0
             self.interrupted_after: int | None = None
+            self.signalled = False  # a stop signal reached this or (several workers) another worker
 
         def on_epoch_begin(self, epoch, logs=None):
             # only the layers' seed state: keras.utils.set_random_seed here would change
@@ -302,10 +317,14 @@ def _make_callback(
             due = (checkpoint_epochs and (epoch + 1) % checkpoint_epochs == 0) or (
                 checkpoint_seconds is not None and now - self.last_checkpoint >= checkpoint_seconds
             )
-            if not last and (due or limit or stop.signum):
+            signalled = bool(stop.signum)
+            if agree is not None and not last:
+                due, limit, signalled = agree([bool(due), limit, signalled])
+            if not last and (due or limit or signalled):
                 _checkpoint(self.model, workdir, epoch + 1, history, fingerprint)
                 self.last_checkpoint = time.perf_counter()
-            if not last and (limit or stop.signum):
+            if not last and (limit or signalled):
+                self.signalled = signalled
                 self.model.stop_training = True
                 self.interrupted_after = epoch + 1
                 if limit:
@@ -364,12 +383,28 @@ def fit(
     import keras
 
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    if cluster.multi_worker_kind():
+        distribution_strategy(devices)  # before any other TensorFlow op
     set_determinism(seed)
     set_precision(precision)
     strategy = distribution_strategy(devices)
-    if strategy.num_replicas_in_sync > 1:
+    multi = keras_multiworker.is_multi_worker(strategy)
+    chief = not multi or bool(strategy.extended.should_checkpoint)
+    if multi:
+        logger.info(
+            "MultiWorkerMirroredStrategy: worker %d of %d%s, %d replicas in sync",
+            cluster.task_rank(),
+            strategy.extended._num_workers,
+            " (chief: writes checkpoints and outputs)" if chief else "",
+            strategy.num_replicas_in_sync,
+        )
+    elif strategy.num_replicas_in_sync > 1:
         logger.info("MirroredStrategy over %d replicas", strategy.num_replicas_in_sync)
+    # a non-chief worker reads the chief's checkpoints but writes its own into a temp dir
+    savedir = workdir if chief else Path(tempfile.mkdtemp(prefix="dlrepro-worker-"))
+    if not chief:
+        atexit.register(shutil.rmtree, savedir, True)
+    savedir.mkdir(parents=True, exist_ok=True)
 
     fingerprint = {"seed": int(seed), "batch_size": int(batch_size), "n": len(x), **(fingerprint or {})}
     if precision != "float32":
@@ -393,18 +428,22 @@ def fit(
     validation = None
     if validation_data is not None:
         validation = eval_dataset(validation_data[0], validation_data[1], batch_size)
-    with _StopRequest(logger) as stop:
+    if multi:  # every worker builds the same batches; each takes its replicas' share of them
+        train = _shard_by_data(train)
+        validation = None if validation is None else _shard_by_data(validation)
+    with _StopRequest(logger) as stop, keras_multiworker.patched(strategy):
         control = _make_callback(
             seed=seed,
             epochs=epochs,
             history=history,
-            workdir=workdir,
+            workdir=savedir,
             fingerprint=fingerprint,
             logger=logger,
             stop=stop,
             stop_after=stop_after,
             checkpoint_seconds=checkpoint_seconds,
             checkpoint_epochs=checkpoint_epochs,
+            agree=(lambda flags: cluster.any_worker(strategy, flags)) if multi else None,
         )
         model.fit(
             train,
@@ -416,9 +455,10 @@ def fit(
             callbacks=[control, *(callbacks or [])],
             verbose=0,
         )
-    if stop.signum and control.interrupted_after is not None:
+    if control.signalled and control.interrupted_after is not None:
         raise TrainingInterrupted(
-            f"training stopped by {stop.name} after epoch {control.interrupted_after} of {epochs}; "
+            f"training stopped by {stop.name or 'a signal to another worker'} after epoch "
+            f"{control.interrupted_after} of {epochs}; "
             f"checkpoint saved in {workdir}; rerun the workflow to resume from it"
         )
     return model, history
@@ -436,11 +476,27 @@ def _checkpoint(model, workdir: Path, epoch: int, history: list[dict], fingerpri
             old.unlink(missing_ok=True)
 
 
+def _shard_by_data(dataset):
+    """Split each global batch across the workers' replicas (not files: there are none)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
 def clear_checkpoints(workdir: str | os.PathLike) -> None:
-    shutil.rmtree(workdir, ignore_errors=True)
+    if cluster.is_chief():
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def save_model(model, path: str | os.PathLike) -> None:
+    """Save atomically to ``path``; a non-chief worker saves too (all workers must) but into
+    a temporary directory that is removed."""
+    if not cluster.is_chief():
+        with tempfile.TemporaryDirectory(prefix="dlrepro-worker-") as tmp:
+            model.save(Path(tmp) / "model.keras")
+        return
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
 
@@ -475,6 +531,8 @@ def configure_threads(threads: int) -> int:
     with contextlib.suppress(RuntimeError):  # already initialised (e.g. in tests)
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    if cluster.multi_worker_kind():  # one of several workers: the strategy comes first
+        distribution_strategy()
     return threads
 
 
