@@ -51,6 +51,7 @@ def main(snakemake, log):
         "n_test_per_class": split.n_test.values.tolist(),
         "parameters": int(model.count_params()),
         "scene_agreement": agree,
+        **({"scene": attrs["scene"], "title": attrs.get("title", "")} if "scene" in attrs else {}),
         **metrics,
     }
     log.info(

@@ -188,3 +188,40 @@ def test_real_ground_truths_verify_and_the_cube_is_unavailable(shared_data, name
     assert manifest["files"][gt_file]["canonical"] is True
     ds = scene_io.scene_cube_dataset(tmp_path / "b", manifest, name, scene, log)
     assert ds.attrs["n_labelled"] == labelled and ds.sizes["class_id"] == len(scene["class_names"])
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _run(split="random", **extra):
+    return {
+        "split": split,
+        "seed": 1,
+        "accuracy": 0.5,
+        "average_accuracy": 0.4,
+        "kappa": 0.3,
+        "epochs": 3,
+        "epochs_requested": 600,
+        "source_label": "synthetic",
+        "bands": 103,
+        "ground_truth": "g",
+        "n_train": 10,
+        "n_test": 90,
+        "parameters": 1,
+        **extra,
+    }
+
+
+def test_another_scene_gets_no_lecture_figure_and_says_its_scene():
+    df, notes = hs.indian_pines_table([_run(scene="my_pavia")])
+    assert df.loc[0, "scene"] == "my_pavia" and df.loc[0, "lecture_oa"] is None
+    assert any("not the lecture's Indian Pines scene" in n for n in notes)
+    default, _ = hs.indian_pines_table([_run()])
+    assert "scene" not in default.columns and default.loc[0, "lecture_oa"] is not None
+
+
+def test_reproduction_never_judges_another_scene_against_the_lecture():
+    from dlrepro.report import _group_runs
+
+    out = _group_runs({"indian_pines": [_run(scene="salinas", source_label="real")]})
+    assert ("indian_pines", ("random",)) not in out and ("indian_pines", ("random, scene salinas",)) in out
