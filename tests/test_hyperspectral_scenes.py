@@ -225,3 +225,23 @@ def test_reproduction_never_judges_another_scene_against_the_lecture():
 
     out = _group_runs({"indian_pines": [_run(scene="salinas", source_label="real")]})
     assert ("indian_pines", ("random",)) not in out and ("indian_pines", ("random, scene salinas",)) in out
+
+
+def test_readme_scene_example_is_a_valid_configuration():
+    import re
+
+    import yaml
+
+    from conftest import REPO
+    from dlrepro.config import check_config, coerce_config
+
+    section = (REPO / "README.md").read_text().split("### Scenes", 1)[1].split("\n### ", 1)[0]
+    example = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["datasets"]["indian_pines"].update(example["datasets"]["indian_pines"])
+    config["scenes"] = example["scenes"]
+    schema = REPO / "schemas" / "config.schema.yaml"
+    coerce_config(config, schema)
+    check_config(config, schema)
+    scenes.check_scene_config(config)
+    assert scenes.get_scene("my_scene", config["scenes"])["cube"]["format"] == "envi"
