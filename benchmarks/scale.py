@@ -202,10 +202,11 @@ def stage_predict(workdir: Path, args) -> dict:
     tic = time.perf_counter()
     if args.predict_pixels and args.predict_pixels < h * w:  # the first N pixels (row-major), extrapolated
         rows, cols = np.divmod(np.arange(args.predict_pixels, dtype=np.int64), w)
-        chunk = max(256, (64 * 2**20 // (81 * source.n_bands * 4)) // 256 * 256)
-        scene = hs.predict_pixels(model, source.pixels(rows, cols), chunk=chunk, batch_size=256)
+        b = args.predict_batch
+        chunk = max(b, (64 * 2**20 // (81 * source.n_bands * 4)) // b * b)
+        scene = hs.predict_pixels(model, source.pixels(rows, cols), chunk=chunk, batch_size=b)
     else:
-        scene = hs.predict_scene_streamed(model, source)
+        scene = hs.predict_scene_streamed(model, source, batch_size=args.predict_batch)
     seconds = time.perf_counter() - tic
     return {"items": int(scene.size), "seconds": seconds, "scene_pixels": h * w}
 
@@ -307,6 +308,9 @@ def main(argv=None) -> None:
         parser.add_argument(f"--{key}", type=int)
     parser.add_argument("--train-fraction", type=float, default=0.1)
     parser.add_argument(
+        "--predict-batch", type=int, default=256, help="prediction batch (256: the pipeline's evaluation)"
+    )
+    parser.add_argument(
         "--train-pixels",
         type=int,
         default=0,
@@ -374,6 +378,8 @@ def main(argv=None) -> None:
             str(args.predict_pixels),
             "--train-pixels",
             str(args.train_pixels),
+            "--predict-batch",
+            str(args.predict_batch),
         ]
         for name in [s for s in STAGES if s in args.stages.split(",")]:
             result = workdir / f"{name}.json"
