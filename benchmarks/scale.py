@@ -427,8 +427,8 @@ def main(argv=None) -> None:
     lines = [
         header,
         "",
-        "| stage | wall s | items | items/s | peak RSS MiB | RSS / cube float32 | within 2.5x |",
-        "|---|---|---|---|---|---|---|",
+        "| stage | wall s | items | items/s | peak RSS MiB | RSS / cube float32 | within 2.5x | note |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for fig in rows_out:
         within = "yes" if fig["x_cube"] <= RSS_TARGET else "NO"
