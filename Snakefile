@@ -10,11 +10,17 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/sweeps_common.smk"
 include: "rules/data.smk"
 include: "rules/mnist.smk"
 include: "rules/sentiment.smk"
 include: "rules/indian_pines.smk"
 include: "rules/report.smk"
+include: "rules/sweeps.smk"
+
+
+onstart:
+    check_slurm_submissions()
 
 
 onsuccess:

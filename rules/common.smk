@@ -623,10 +623,28 @@ def _report_of(experiment):
 
 def get_final_output():
     """Everything `rule all` builds, i.e. the enabled experiments whose data is available (an
-    input function per experiment whose availability data_status decides) and the report.
+    input function per experiment whose availability data_status decides), the report and
+    the comparison of every configured sweep (rules/sweeps_common.smk).
     """
     outputs = []
     _extend(outputs, when_available("mnist", get_mnist_output))
     _extend(outputs, when_available("sentiment", get_sentiment_output))
     _extend(outputs, when_available("indian_pines", get_indian_pines_output))
-    return outputs + get_report_output()
+    return outputs + get_report_output() + get_sweeps_output()
+
+
+# ----------------------------------------------------------------------------- Slurm
+
+
+def check_slurm_submissions():
+    """Slurm executor only (onstart): ask Slurm once per distinct job request whether it
+    accepts it (sbatch --test-only) and end the run with one line if not (dlrepro.slurm).
+    """
+    from dlrepro.slurm import preflight
+
+    try:
+        summary = preflight(workflow)
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+    if summary:
+        print(summary, file=sys.stderr)

@@ -76,3 +76,28 @@ def tiny_run(tmp_path_factory) -> Path:
     workdir = copy_workflow(tmp_path_factory.mktemp("tiny") / "wf")
     snakemake(workdir, "--profile", "profiles/tiny", timeout=3000, check=True)
     return workdir
+
+
+def evaluation_targets(workdir: Path) -> tuple[list[str], list[str]]:
+    """For every evaluate_* rule of the tiny DAG, the first of its outputs (each pulls in one
+    training run and its experiment's data preparation), and the fetch rules of that DAG."""
+    proc = snakemake(workdir, "--profile", "profiles/tiny", "--summary", check=True)
+    first, fetch = {}, set()
+    for line in proc.stdout.splitlines()[1:]:
+        cols = line.split("\t")
+        if len(cols) > 2 and cols[2].startswith("evaluate_"):
+            first.setdefault(cols[2], cols[0])
+        if len(cols) > 2 and cols[2].startswith("fetch_"):
+            fetch.add(cols[2])
+    return sorted(first.values()), sorted(fetch)
+
+
+@pytest.fixture(scope="session")
+def tiny_evaluation_run(tmp_path_factory) -> tuple[Path, list[str]]:
+    """One training + evaluation per experiment (:func:`evaluation_targets`), run once locally
+    with the tiny profile: the reference of tests that run those targets another way (on
+    Slurm), a fraction of the whole ``tiny_run``. Returns (workdir, targets)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("tiny-eval") / "wf")
+    targets, _ = evaluation_targets(workdir)
+    snakemake(workdir, "--profile", "profiles/tiny", *targets, timeout=3000, check=True)
+    return workdir, targets

@@ -435,7 +435,13 @@ def test_reproduction_table_is_regenerated_not_copied(tiny_run):
 @pytest.mark.workflow
 def test_every_table_records_provenance(tiny_run):
     tables = sorted((tiny_run / "results/tables").glob("*.csv"))
-    assert {t.stem for t in tables} == {"mnist", "sentiment", "indian_pines", "reproduction"}
+    assert {t.stem for t in tables} == {
+        "mnist",
+        "sentiment",
+        "indian_pines",
+        "reproduction",
+        "sweep_tiny_optimizer",
+    }
     for table in tables:
         text = table.read_text()
         assert re.search(r"^# commit: \S+$", text, re.M), table
@@ -470,7 +476,7 @@ def test_html_report_has_every_table_and_plot(tiny_run, tmp_path):
     page = out.read_text()
     assert len(page) > 200_000
     names = ["reproduction.html", "reproduction.csv", "rulegraph.svg", "mnist.html", "sentiment.html"]
-    names += ["indian_pines.html", "maps.png"]
+    names += ["indian_pines.html", "maps.png", "sweep_tiny_optimizer.csv", "tiny_optimizer.png"]
     names += [
         f"{s}_{k}.png"
         for settings in PLOT_SETTINGS.values()
@@ -479,7 +485,7 @@ def test_html_report_has_every_table_and_plot(tiny_run, tmp_path):
     ]
     missing = [n for n in names if n not in page]
     assert not missing, missing
-    for category in ("Reproduction", "MNIST", "SI650 sentiment", "Indian Pines", "Rule graph"):
+    for category in ("Reproduction", "MNIST", "SI650 sentiment", "Indian Pines", "Rule graph", "Sweeps"):
         assert category in page, category
     # captions and the front page are rendered into the report
     assert "The reproduction table" in page and "Start here" in page
@@ -551,3 +557,44 @@ def test_rulegraph_dot_runs_beside_a_locked_workflow(workflow):
     dot = R.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
     nodes, _ = R.parse_dot(dot)
     assert {"all", "train_mnist", "report_reproduction"} <= {n["label"] for n in nodes.values()}
+
+
+def _renumbered(dot: str, perm: dict[str, str]) -> str:
+    """The same graph with other node numbers and lines in another order (as Snakemake
+    writes it on another run)."""
+    lines = dot.strip().splitlines()
+    head = [ln for ln in lines if not re.match(r"^\t\d", ln) and ln != "}"]
+    nodes = [ln for ln in lines if re.match(r"^\t\d+\[", ln)]
+    edges = [ln for ln in lines if re.match(r"^\t\d+ -> ", ln)]
+
+    def sub(line):
+        return re.sub(r"\b(\d+)\b(?=\[| ->|$)", lambda m: perm[m.group(1)], line)
+
+    return "\n".join(head + [sub(ln) for ln in reversed(nodes)] + [sub(ln) for ln in reversed(edges)] + ["}"])
+
+
+def test_canonical_dot_is_the_same_for_any_node_numbering(tmp_path):
+    other = _renumbered(DOT, {"0": "4", "1": "3", "2": "0", "3": "1", "4": "2"})
+    assert other != DOT
+    assert R.canonical_dot(other) == R.canonical_dot(DOT)
+    nodes, edges = R.parse_dot(R.canonical_dot(DOT))
+    labels = [nodes[str(i)]["label"] for i in range(len(nodes))]
+    assert labels == sorted(labels)  # numbered by rule name
+    assert sorted((nodes[a]["label"], nodes[b]["label"]) for a, b in edges) == sorted(
+        (R.parse_dot(DOT)[0][a]["label"], R.parse_dot(DOT)[0][b]["label"]) for a, b in R.parse_dot(DOT)[1]
+    )
+    # the matplotlib SVG of the same graph is byte-identical (no date, fixed element ids)
+    R.render_rulegraph(R.canonical_dot(other), tmp_path / "a.svg", "matplotlib")
+    R.render_rulegraph(R.canonical_dot(DOT), tmp_path / "b.svg", "matplotlib")
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+
+
+@pytest.mark.workflow
+def test_rulegraph_is_byte_identical_between_runs(workflow):
+    """Two `snakemake --rulegraph` runs (Snakemake numbers the nodes differently each time)."""
+    import yaml
+
+    config = yaml.safe_load((workflow / "config.yaml").read_text())
+    first = R.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
+    second = R.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
+    assert first == second and first == R.canonical_dot(first)

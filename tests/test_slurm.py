@@ -3,20 +3,28 @@
 Static (always run): every GPU rule (train_*, evaluate_*, or declaring a ``gpu`` resource) has
 a set-resources entry in profiles/slurm/config.yaml with the site's accelerator partition and
 one GPU; partitions/accounts live only in the profile's SITE VALUES block, never in rules; the
-download rules are localrules; the generated test profile matches profiles/slurm.
+download rules are localrules; the generated test profile is profiles/slurm unchanged apart
+from the CPU caps of the 2-core node and conda.
 
-Real Slurm (``test_tiny_workflow_on_real_slurm``): tests/slurm/start-slurm.sh starts Debian's
-slurmctld + slurmd + munged (partitions ``cpu`` and ``gpu``, two fake GPUs) inside a network
-namespace that has only a loopback interface, i.e. offline compute nodes. The workflow runs in
-the two steps of docs/cluster.md: downloads on the "login node" (``--until fetch_*``, no Slurm
-job), then the run through the generated Slurm profile. Slurm's own records (slurmd epilog,
-jobcomp/filetxt, scontrol) must show every GPU rule in partition ``gpu`` with one GPU allocated
-and every other rule in ``cpu``; the outputs must equal a local tiny run of the same targets.
+Real Slurm (module fixture ``cluster``): tests/slurm/start-slurm.sh starts Debian's slurmctld,
+slurmd, slurmdbd (MariaDB: ``sacct`` works) and munged inside a network namespace that has
+only a loopback interface (offline compute nodes), with the partition and account names of
+the profile's site block, typed fake GPUs (``gpu:fake``) and a job_submit filter that rejects
+jobs without an account and GPU requests outside the GPU partition. The workflow runs in the
+two steps of docs/cluster.md (downloads on the "login node", then the run) for the targets of
+conftest's ``tiny_evaluation_run`` (one training + evaluation per experiment), which is the
+local reference. In that one run (fixture ``faulted_run``) every training waits after epoch 1
+(``DLREPRO_FAULT=PAUSE@1:<experiment>``) and:
+
+* the MNIST training is cancelled (``scancel``): Slurm state CANCELLED, retried, resumed;
+* the sentiment training's first attempt gets a 1-minute limit: TIMEOUT, retried, resumed;
+* the Indian Pines training is requeued (``scontrol requeue``, what a preemption with
+  PreemptMode=REQUEUE does): the same job id runs again and resumes;
+
+and the workflow must still complete with outputs equal to the local run. Two more runs must
+end with one error line before any job is submitted: a profile without the account (refused
+by the site's filter) and a command-line ``--set-resources`` (which would drop GPU routing).
 Needs root and apt (as in CI) or an installed Slurm; skips with the reason otherwise.
-Targets: for every evaluate_* rule, the first of its outputs in the tiny DAG, which pulls in
-one training run and that experiment's CPU rules: one train_ and one evaluate_ job per
-experiment, not the whole tiny run (GPU jobs queue for the two fake GPUs, and the plugin's
-status polling adds ~10 s per dependency level).
 """
 
 from __future__ import annotations
@@ -24,21 +32,29 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from conftest import REPO, SNAKEMAKE, copy_workflow, snakemake
+from conftest import REPO, SNAKEMAKE, copy_workflow, evaluation_targets
 
 sys.path.insert(0, str(Path(__file__).with_name("slurm")))
 import cluster_helpers as ch  # noqa: E402
+from cluster import START, Cluster, drive_faults, run  # noqa: E402
 
-START = Path(__file__).with_name("slurm") / "start-slurm.sh"
 PROFILE = REPO / "profiles/slurm/config.yaml"
-SLURM_RUN_TIMEOUT = 900  # s, for the Slurm run (measured: ~2-3 min)
+SLURM_RUN_TIMEOUT = 900  # s, for the faulted Slurm run
+# what happens to each experiment's training in the faulted run (see the module docstring)
+FAULTS = {"mnist": ("scancel", "train_mnist"), "indian_pines": ("requeue", "train_indian_pines")}
+TIME_LIMITED = "train_sentiment"
+
+
+def REAL_SLURM(test):  # noqa: N802 (a decorator, like the marks it applies)
+    """Marks of the real-cluster tests: deselect them with -m "not slurm"."""
+    return pytest.mark.workflow(pytest.mark.slurm(test))
 
 
 @pytest.fixture(scope="module")
@@ -129,202 +145,254 @@ def test_download_rules_run_on_the_login_node(rules):
 
 def test_generated_test_profile_follows_profiles_slurm(tmp_path, profile):
     cfg = ch.load_profile(ch.make_test_profile(tmp_path) / "config.yaml")
-    sites = ch.site_partitions(profile)
     assert "software-deployment-method" not in cfg
     assert not any(k.startswith("x-") for k in cfg)
-    assert cfg["default-resources"]["slurm_partition"] == "cpu"
+    for key in ("executor", "retries", "slurm-status-command", "slurm-requeue", "jobs", "local-cores"):
+        assert cfg[key] == profile[key], key
+    assert cfg["default-resources"] == profile["default-resources"]  # partition + account unchanged
     assert set(cfg["set-resources"]) == set(profile["set-resources"])
     for name, res in cfg["set-resources"].items():
         real = profile["set-resources"][name]
-        want = {sites["cpu"]: "cpu", sites["gpu"]: "gpu"}[real.get("slurm_partition", sites["cpu"])]
-        assert res.get("slurm_partition", "cpu") == want
-        assert res.get("runtime") == real.get("runtime")
-        assert "slurm_account" not in res
+        for key in ("slurm_partition", "slurm_account", "runtime", "slurm_extra", "gpu"):
+            assert res.get(key) == real.get(key), (name, key)
+        assert res["cpus_per_gpu"] == 1 == cfg["set-threads"][name]
     assert cfg["configfile"] == ch.load_profile(REPO / "profiles/tiny/config.yaml")["configfile"]
+    without = ch.load_profile(ch.make_test_profile(tmp_path / "b", account=False) / "config.yaml")
+    assert "slurm_account" not in without["default-resources"]
+    assert not [r for r, res in without["set-resources"].items() if "slurm_account" in res]
+
+
+def test_profile_survives_cancellation_limits_and_preemption(profile):
+    """The settings behind docs/cluster.md's cancellation / time-limit / preemption sections."""
+    assert profile["slurm-status-command"] == "squeue"  # sacct's `CANCELLED by N` hangs plugin 2.8.0
+    assert profile["slurm-requeue"] is True and profile["retries"] >= 1
+    for name in profile["set-resources"]:
+        extra = profile["set-resources"][name].get("slurm_extra", "")
+        signal = re.search(r"--signal=(?:B:)?(TERM|USR1)@(\d+)", extra)
+        assert signal and not extra.startswith("--signal=B:"), (name, extra)  # to the job steps
+        assert int(signal.group(2)) < 60 * profile["set-resources"][name]["runtime"], name
+    text = PROFILE.read_text()
+    site = text.partition("\nexecutor:")[0]
+    for slot in ("qos:", "gpu_model:", "constraint:", "slurm-reservation:", "cpus_per_gpu:", "local-cores:"):
+        assert slot in site, f"SITE VALUES block lacks a `{slot}` slot"
+    for choice in ("conda", "env-modules", "none"):
+        assert re.search(rf"^#\s+{choice}\s+\S", site, re.M), (
+            f"software deployment choice {choice} not explained"
+        )
+    assert re.search(r"^software-deployment-method: conda$", site, re.M)
 
 
 # ----------------------------------------------------------------------------- real Slurm
 
 
-def _run(cmd, timeout=120, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
-
-
 def _foreign_slurm_running() -> bool:
-    return any(_run(["pgrep", "-x", name]).returncode == 0 for name in ("slurmctld", "slurmd"))
+    return any(run(["pgrep", "-x", name]).returncode == 0 for name in ("slurmctld", "slurmd", "slurmdbd"))
 
 
 def _ensure_slurm_installed():
     if os.geteuid() != 0:
-        pytest.skip("real Slurm needs root (starts slurmctld/slurmd/munged, writes /etc/slurm)")
-    if all(shutil.which(b) for b in ("slurmctld", "slurmd", "sbatch", "munged")):
+        pytest.skip("real Slurm needs root (starts slurmctld/slurmd/slurmdbd/munged, writes /etc/slurm)")
+    if all(shutil.which(b) for b in ("slurmctld", "slurmd", "slurmdbd", "mariadbd", "sbatch", "munged")):
         return
     if not shutil.which("apt-get"):
         pytest.skip("Slurm is not installed and apt-get is not available to install it")
-    proc = _run(["bash", str(START), "install"], timeout=900)
-    assert proc.returncode == 0, f"installing Slurm failed:\n{proc.stdout}\n{proc.stderr}"
-
-
-# Loopback only. The second loopback address matters: Slurm resolves its listening address
-# with getaddrinfo(AI_ADDRCONFIG), which finds no IPv4 address when 127.0.0.1 is the only one
-# (glibc ignores exactly that address), and slurmctld dies with "Address family not supported".
-NETNS_SETUP = "ip link set lo up && ip addr add 127.0.0.2/8 dev lo"
-
-
-class OfflineNamespace:
-    """A network namespace with only a loopback interface, kept by a `sleep` process.
-
-    Commands run in it through nsenter; the daemons started there can reach each other
-    on 127.0.0.1 and nothing else, like compute nodes without internet access.
-    """
-
-    def __init__(self, lifetime: int):
-        self.proc = None
-        self.prefix: list[str] = []
-        if not all(shutil.which(t) for t in ("unshare", "nsenter", "ip")):
-            self.reason = "unshare/nsenter/ip missing: running in the host network namespace"
-            return
-        proc = subprocess.Popen(
-            ["unshare", "--net", "sh", "-c", f"{NETNS_SETUP} && echo ready && exec sleep {lifetime}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        line = proc.stdout.readline().strip()
-        if line != "ready":
-            proc.kill()
-            proc.wait()
-            self.reason = f"no network namespace ({proc.stderr.read().strip()}): host network namespace"
-            return
-        self.proc = proc
-        self.prefix = ["nsenter", f"--net=/proc/{proc.pid}/ns/net"]
-        self.reason = None
-
-    def close(self):
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def _evaluation_targets(workdir: Path) -> tuple[list[str], list[str], list[str]]:
-    """For every evaluate_* rule in the tiny DAG: the first of its outputs (which needs one
-    training run and the experiment's data preparation); also the fetch rules of that DAG
-    (not every fetch_* rule: the Indian Pines stand-in fallback is not part of it)."""
-    proc = snakemake(workdir, "--profile", "profiles/tiny", "--summary", check=True)
-    first, fetch = {}, set()
-    for line in proc.stdout.splitlines()[1:]:
-        cols = line.split("\t")
-        if len(cols) > 2 and cols[2].startswith("evaluate_"):
-            first.setdefault(cols[2], cols[0])
-        if len(cols) > 2 and cols[2].startswith("fetch_"):
-            fetch.add(cols[2])
-    return sorted(set(first.values())), sorted(first), sorted(fetch)
+    proc = run(["bash", str(START), "install"], timeout=900)
+    if proc.returncode != 0:
+        pytest.skip(f"installing Slurm with apt-get failed (offline?): {proc.stderr.strip()[-300:]}")
 
 
 @pytest.fixture(scope="session")
 def slurm_available():
-    """Session-scoped so that the skip comes before the (session-scoped) tiny_run."""
+    """Session-scoped so that the skip comes before the (session-scoped) local reference run."""
     _ensure_slurm_installed()
     if _foreign_slurm_running():
-        pytest.skip("another slurmctld/slurmd is running on this machine; not touching it")
+        pytest.skip("another slurmctld/slurmd/slurmdbd is running on this machine; not touching it")
 
 
-def test_tiny_workflow_on_real_slurm(tmp_path, rules, slurm_available, tiny_run):
-    """``tiny_run`` (conftest: the whole tiny workflow run locally, shared with the workflow
-    tests) is the reference; both it and the Slurm jobs train with 1 thread (tiny profile)."""
-    tic = time.monotonic()
-    gpu = ch.gpu_rules(rules)
-
-    on_slurm = copy_workflow(tmp_path / "slurm")
-    profile_dir = ch.make_test_profile(tmp_path / "profile")
-    targets, evaluate_rules, fetch_rules = _evaluation_targets(on_slurm)
-    assert fetch_rules == ["fetch_indian_pines", "fetch_mnist", "fetch_si650"], fetch_rules
-    experiments = {re.sub(r"^(train|evaluate)_", "", r) for r in gpu if r.startswith(("train_", "evaluate_"))}
-    assert {f"evaluate_{exp}" for exp in experiments} == set(evaluate_rules), evaluate_rules
-
-    base = tmp_path / "slurm-base"
-    env = {**os.environ, "SLURM_BASE": str(base), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    ns = OfflineNamespace(lifetime=SLURM_RUN_TIMEOUT + 300)
-    started = False
-    try:
-        proc = _run([*ns.prefix, "bash", str(START), "start"], env=env, timeout=120)
-        started = True
-        assert proc.returncode == 0, f"start-slurm.sh failed:\n{proc.stderr}"
-        up = time.monotonic() - tic
-
-        def in_cluster(*cmd, timeout=120):
-            return _run([*ns.prefix, *cmd], env=env, timeout=timeout, cwd=on_slurm)
-
-        # step 1, login node: downloads only; no Slurm job
-        step1 = in_cluster(
-            SNAKEMAKE, *targets, "--profile", str(profile_dir), "--until", *fetch_rules, timeout=600
-        )
-        assert step1.returncode == 0, step1.stderr[-4000:]
-        assert ch.slurm_jobs(base, scontrol=[*ns.prefix, "scontrol"]) == {}, "step 1 submitted Slurm jobs"
-        assert list((on_slurm / "resources").glob("*/manifest.json"))
-        dry = in_cluster(SNAKEMAKE, "--profile", str(profile_dir), "-n", *targets)
-        assert dry.returncode == 0 and not re.search(r"^rule fetch_", dry.stdout, re.M), dry.stdout[-3000:]
-
-        # step 2: the run; every job through Slurm on the offline "compute node"
-        t_run = time.monotonic()
-        run = in_cluster(
-            "timeout", "-s", "INT", "-k", "30", str(SLURM_RUN_TIMEOUT),
-            SNAKEMAKE, "--profile", str(profile_dir), "--verbose", *targets,
-            timeout=SLURM_RUN_TIMEOUT + 60,
-        )  # fmt: skip
-        run_seconds = time.monotonic() - t_run
-        (tmp_path / "slurm-run.log").write_text(run.stdout + run.stderr)
-        assert run.returncode == 0, f"Slurm run failed ({run.returncode}):\n{run.stderr[-6000:]}"
-
-        jobs = ch.slurm_jobs(base, scontrol=[*ns.prefix, "scontrol"])
-    finally:
-        if started:
-            stop = _run([*ns.prefix, "bash", str(START), "stop"], env=env, timeout=120)
-            print(stop.stderr.strip())
-        ns.close()
-
-    # Slurm's records: partitions and GPUs per rule
-    assert jobs, "no Slurm job recorded"
-    ran = {}
-    for job_id, rec in sorted(jobs.items(), key=lambda kv: int(kv[0])):
-        rule = rec["rule"]
-        assert rule, f"job {job_id} without a snakemake rule comment: {rec}"
-        assert rec.get("jobcomp.JobState") == "COMPLETED", (job_id, rule, rec.get("jobcomp.JobState"))
-        partition = rec["epilog.Partition"]
-        assert partition == rec.get("jobcomp.Partition", partition)
-        if rule in gpu:
-            assert partition == "gpu", (job_id, rule, partition)
-            # one GPU allocated: a single index (the node has 2 fake GPUs)
-            assert re.fullmatch(r"\d", rec["epilog.Gpus"]), (job_id, rule, rec)
-            assert rec["epilog.CudaVisibleDevices"] == rec["epilog.Gpus"], (job_id, rule, rec)
-            assert rec.get("scontrol.TresPerJob", "gres:gpu:1") == "gres:gpu:1", rec
-        else:
-            assert partition == "cpu", (job_id, rule, partition)
-            assert rec["epilog.Gpus"] == "", (job_id, rule, rec)
-        ran.setdefault(rule, []).append(job_id)
-    assert not [r for r in ran if r.startswith("fetch_")], "a download rule ran on a compute node"
-    for exp in experiments:  # at least one train_ and one evaluate_ job of each experiment
-        assert {f"train_{exp}", f"evaluate_{exp}"} <= set(ran), (exp, sorted(ran))
-    assert set(ran) - gpu, "no CPU rule ran through Slurm"
-
-    # the same outputs as the local tiny run
-    files = ch.output_files(on_slurm)
-    assert set(files) <= set(ch.output_files(tiny_run)), sorted(set(files) - set(ch.output_files(tiny_run)))
-    differences = ch.compare_trees(on_slurm, tiny_run, files)
-    assert not differences, differences
-
-    sbatch = re.findall(r"sbatch call: (.*)", run.stdout + run.stderr)
-    example = {}
-    for line in sbatch:
-        rule = re.search(r"--comment '?rule_(\w+?)(?:_wildcards_\S*)?'? ", line)
-        kind = "gpu" if rule and rule.group(1) in gpu else "cpu"
-        example.setdefault(kind, re.sub(r' --wrap=".*', " --wrap=...", line))
-    summary = (
-        f"real Slurm: {len(jobs)} jobs ({', '.join(f'{r} x{len(v)}' for r, v in sorted(ran.items()))}); "
-        f"cluster up after {up:.1f}s, Slurm run {run_seconds:.0f}s, test {time.monotonic() - tic:.0f}s; "
-        f"{len(files)} outputs equal to the local run; network: {ns.reason or 'offline namespace'}\n"
-        f"GPU sbatch: {example.get('gpu')}\nCPU sbatch: {example.get('cpu')}"
+@pytest.fixture(scope="module")
+def cluster(slurm_available, tmp_path_factory, profile):
+    c = Cluster(
+        tmp_path_factory.mktemp("slurm-base"),
+        ch.site_partitions(profile),
+        ch.site_accounts(profile),
+        lifetime=SLURM_RUN_TIMEOUT + 1200,
     )
-    (tmp_path / "summary.txt").write_text(summary)
-    print(summary)
+    try:
+        print(c.start())
+        yield c
+    finally:
+        print(c.stop())
+
+
+def _rule_log(workdir: Path, experiment: str) -> str:
+    logs = sorted((workdir / "logs" / experiment).glob("train_*.log"))
+    assert len(logs) == 1, logs
+    return logs[0].read_text()
+
+
+@pytest.fixture(scope="module")
+def faulted_run(slurm_available, cluster, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("slurm-run")
+    tic = time.monotonic()
+    workdir = copy_workflow(tmp / "wf")
+    targets, fetch = evaluation_targets(workdir)
+    assert fetch == ["fetch_indian_pines", "fetch_mnist", "fetch_si650"], fetch
+    # the time-limited training: 2 minutes for its first attempt, and no warning signal (it
+    # would come at once with so short a limit): Slurm's limit itself stops it
+    limit = {TIME_LIMITED: {"runtime": "2 if attempt == 1 else 30", "slurm_extra": None}}
+    profile_dir = ch.make_test_profile(tmp / "profile", set_resources=limit)
+
+    # step 1, login node: downloads only; no Slurm job
+    step1 = cluster.run(
+        SNAKEMAKE, *targets, "--profile", str(profile_dir), "--until", *fetch, timeout=600, cwd=workdir
+    )
+    assert step1.returncode == 0, step1.stderr[-4000:]
+    assert "Slurm pre-flight: 2 distinct job request(s) accepted" in step1.stderr, step1.stderr[-2000:]
+    assert cluster.jobs() == [], "step 1 submitted Slurm jobs"
+
+    # step 2: every training waits after epoch 1; drive_faults cancels / requeues two of them
+    experiments = ("mnist", "sentiment", "indian_pines")
+    fault = ",".join(f"PAUSE@1:results/{exp}/" for exp in experiments)
+    t_run = time.monotonic()
+    proc = cluster.popen(
+        "timeout", "-s", "INT", "-k", "30", str(SLURM_RUN_TIMEOUT),
+        SNAKEMAKE, "--profile", str(profile_dir), "--verbose", *targets,
+        cwd=workdir, env={"DLREPRO_FAULT": fault}, log=tmp / "slurm-run.log",
+    )  # fmt: skip
+    try:
+        actions = drive_faults(cluster, workdir, proc, FAULTS, timeout=SLURM_RUN_TIMEOUT)
+        rc = proc.wait(timeout=SLURM_RUN_TIMEOUT + 60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.log_handle.close()
+    seconds = time.monotonic() - t_run
+    table = cluster.sacct(parsable=False)
+    (tmp / "sacct.txt").write_text(table)
+    print(f"sacct of the faulted run ({tmp / 'sacct.txt'}):\n{table}")
+    return SimpleNamespace(
+        workdir=workdir,
+        targets=targets,
+        rc=rc,
+        log=(tmp / "slurm-run.log").read_text(),
+        jobs=cluster.jobs(),
+        actions=actions,
+        sacct=table,
+        seconds=seconds,
+        total=time.monotonic() - tic,
+        cluster_up=cluster.up_seconds,
+    )
+
+
+def _runs(faulted_run, rule: str) -> list[dict]:
+    return [j for j in faulted_run.jobs if j["rule"] == rule]
+
+
+@REAL_SLURM
+def test_faulted_run_completes_with_the_local_outputs(faulted_run, tiny_evaluation_run):
+    """Happy path of every other job, and the three disturbed trainings: same outputs."""
+    reference, targets = tiny_evaluation_run
+    assert faulted_run.targets == targets
+    assert faulted_run.rc == 0, f"Slurm run failed ({faulted_run.rc}):\n{faulted_run.log[-6000:]}"
+    files = ch.output_files(faulted_run.workdir)
+    assert set(files) == set(ch.output_files(reference)), set(files) ^ set(ch.output_files(reference))
+    differences = ch.compare_trees(faulted_run.workdir, reference, files)
+    assert not differences, differences
+    assert sorted(faulted_run.actions) == sorted(FAULTS), faulted_run.actions
+    print(
+        f"faulted Slurm run: {len(faulted_run.jobs)} job runs, cluster up after {faulted_run.cluster_up:.1f}s, "
+        f"Slurm run {faulted_run.seconds:.0f}s, fixture {faulted_run.total:.0f}s; {len(files)} outputs equal "
+        f"to the local run; actions {faulted_run.actions}"
+    )
+
+
+@REAL_SLURM
+def test_jobs_go_where_the_site_values_say(faulted_run, rules, profile):
+    gpu, sites, accounts = ch.gpu_rules(rules), ch.site_partitions(profile), ch.site_accounts(profile)
+    ran = set()
+    for job in faulted_run.jobs:
+        rule = job["rule"]
+        assert rule, f"job without a snakemake rule comment: {job}"
+        assert job["Account"] in accounts, job
+        if rule in gpu:
+            assert job["Partition"] == sites["gpu"], job
+            assert "gres/gpu=1" in job["AllocTRES"] and "gres/gpu:fake=1" in job["AllocTRES"], job
+        else:
+            assert job["Partition"] == sites["cpu"] and "gres/gpu" not in job["AllocTRES"], job
+        ran.add(rule)
+    assert not [r for r in ran if r.startswith("fetch_")], "a download rule ran on a compute node"
+    for exp in ("mnist", "sentiment", "indian_pines"):
+        assert {f"train_{exp}", f"evaluate_{exp}"} <= ran, (exp, sorted(ran))
+    assert ran - gpu, "no CPU rule ran through Slurm"
+    sbatch = [ln for ln in faulted_run.log.splitlines() if "sbatch call:" in ln and "rule_train_mnist" in ln]
+    assert sbatch and all("--requeue" in ln and "--signal=TERM@180" in ln for ln in sbatch), sbatch
+
+
+@REAL_SLURM
+def test_scancel_of_a_training_is_retried_and_resumed(faulted_run):
+    action, job_id = faulted_run.actions["mnist"]
+    runs = _runs(faulted_run, "train_mnist")
+    states = [j["State"].split()[0] for j in runs]
+    assert states[0] == "CANCELLED" and states[-1] == "COMPLETED" and len(runs) == 2, runs
+    assert runs[0]["JobID"] == job_id and action == "scancel"
+    assert f"SLURM-job '{job_id}' failed, SLURM status is: 'CANCELLED'" in faulted_run.log
+    log = _rule_log(faulted_run.workdir, "mnist")
+    assert "training stopped by SIGTERM after epoch 1 of 3" in log
+    assert "==== attempt 2" in log and re.search(r"resuming from \S+ after epoch 1 of 3", log), log[-3000:]
+
+
+@REAL_SLURM
+def test_time_limit_mid_training_resumes_from_the_checkpoint(faulted_run, tiny_evaluation_run):
+    runs = _runs(faulted_run, TIME_LIMITED)
+    assert [j["State"] for j in runs] == ["TIMEOUT", "COMPLETED"], runs
+    assert runs[0]["Timelimit"] == "00:02:00" and runs[1]["Timelimit"] == "00:30:00", runs
+    log = _rule_log(faulted_run.workdir, "sentiment")
+    assert "training stopped by SIGTERM after epoch 1 of" in log
+    assert re.search(r"resuming from \S+ after epoch 1 of \d+", log), log[-3000:]
+    # the same final metrics as the uninterrupted local run
+    reference, _ = tiny_evaluation_run
+    metrics = sorted(
+        p.relative_to(reference) for p in (reference / "results/sentiment").rglob("metrics.json")
+    )
+    assert metrics and not ch.compare_trees(faulted_run.workdir, reference, metrics)
+
+
+@REAL_SLURM
+def test_requeued_training_resumes_under_the_same_job_id(faulted_run):
+    """scontrol requeue: what Slurm does to a job preempted with PreemptMode=REQUEUE."""
+    _, job_id = faulted_run.actions["indian_pines"]
+    runs = _runs(faulted_run, "train_indian_pines")
+    assert [j["JobID"] for j in runs] == [job_id, job_id], runs
+    assert [j["State"] for j in runs] == ["REQUEUED", "COMPLETED"], runs
+    log = _rule_log(faulted_run.workdir, "indian_pines")
+    assert re.search(r"resuming from \S+ after epoch 1 of \d+", log), log[-3000:]
+
+
+def _refused_run(cluster, tmp_path, profile_dir, *extra):
+    workdir = copy_workflow(tmp_path / "wf")
+    before = len(cluster.jobs())
+    proc = cluster.run(
+        "timeout", "-s", "INT", "300", SNAKEMAKE, "--profile", str(profile_dir),
+        "results/mnist/mlp/e20/seed1/metrics.json", *extra, timeout=360, cwd=workdir,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert len(cluster.jobs()) == before, "a job was submitted"
+    assert "Trying to restart" not in out and "sbatch call" not in out, out[-3000:]
+    return out
+
+
+@REAL_SLURM
+def test_submission_refused_by_policy_is_one_error_without_retries(cluster, tmp_path):
+    out = _refused_run(cluster, tmp_path, ch.make_test_profile(tmp_path / "p", account=False))
+    lines = [ln for ln in out.splitlines() if "Slurm refuses" in ln]
+    assert len(lines) == 1, out[-3000:]
+    assert "job rejected by site policy: no account given" in lines[0] and "fix `slurm_account`" in lines[0]
+
+
+@REAL_SLURM
+def test_command_line_set_resources_cannot_drop_gpu_routing(cluster, tmp_path):
+    out = _refused_run(
+        cluster, tmp_path, ch.make_test_profile(tmp_path / "p"), "--set-resources", "train_mnist:runtime=5"
+    )
+    assert "set-resources has no partition for the GPU rule(s) evaluate_indian_pines" in out, out[-3000:]

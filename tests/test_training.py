@@ -74,6 +74,18 @@ def test_epoch_seed_depends_on_seed_and_epoch():
     assert len({training.epoch_seed(s, e) for s in range(3) for e in range(3)}) == 9
 
 
+def test_fault_injection_is_scoped_to_a_checkpoint_directory():
+    """DLREPRO_FAULT: one fault per training (the Slurm test pauses one per experiment)."""
+    spec = "PAUSE@1:mnist, SIGTERM@2:results/sentiment/, SIGKILL@3"
+    assert training.fault_for(spec, "results/mnist/lenet/e20/seed1/checkpoints", 1) == "PAUSE"
+    assert training.fault_for(spec, "results/mnist/lenet/e20/seed1/checkpoints", 2) is None
+    assert training.fault_for(spec, "results/sentiment/split/seed1/checkpoints", 2) == "SIGTERM"
+    assert training.fault_for(spec, "results/indian_pines/split/seed1/checkpoints", 1) is None
+    assert training.fault_for(spec, "results/indian_pines/split/seed1/checkpoints", 3) == "SIGKILL"
+    assert training.fault_for("", "anything", 1) is None
+    assert training.fault_for("SIGTERM@x", "anything", 1) is None
+
+
 def test_sigterm_checkpoints_then_resume_is_bit_exact(tmp_path, data, monkeypatch):
     x, y = data
     full, hist_full = training.fit(_build, x, y, epochs=4, batch_size=32, seed=5, workdir=tmp_path / "a")

@@ -748,8 +748,12 @@ def _pyplot():
 
 
 def _save(fig, path, fmt: str, metadata: dict | None = None) -> None:
+    """Save ``fig``; an SVG is byte-stable between runs (no date, fixed element ids)."""
     plt = _pyplot()
-    with atomic_path(path, suffix=f".{fmt}") as tmp, plt.rc_context({"svg.fonttype": "none"}):
+    if fmt == "svg":
+        metadata = {"Date": None, **(metadata or {})}
+    rc = {"svg.fonttype": "none", "svg.hashsalt": "dlrepro"}
+    with atomic_path(path, suffix=f".{fmt}") as tmp, plt.rc_context(rc):
         fig.savefig(tmp, format=fmt, dpi=110, metadata=metadata)
     plt.close(fig)
 
@@ -916,6 +920,31 @@ def parse_dot(text: str) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     if not nodes:
         raise ValueError("no nodes in the DOT text")
     return nodes, edges
+
+
+def canonical_dot(text: str) -> str:
+    """``snakemake --rulegraph`` output with deterministic node numbers: Snakemake numbers
+    the rules in an order that changes between runs, so the same graph came out as different
+    bytes (and a different SVG).  Nodes are renumbered by label (rule names are unique) and
+    written in that order, edges sorted; the header lines are kept as they are."""
+    nodes, edges = parse_dot(text)
+    order = sorted(nodes, key=lambda n: (nodes[n].get("label", n), n))
+    new = {old: str(i) for i, old in enumerate(order)}
+    node_lines = {}
+    header, tail = [], []
+    for line in text.strip().splitlines():
+        node, edge = _NODE.match(line), _EDGE.match(line)
+        if edge:
+            continue
+        if node and node.group(1) in nodes:
+            node_lines[node.group(1)] = f"\t{new[node.group(1)]}[{node.group(2)}];"
+        elif line.strip() == "}":
+            tail.append(line)
+        else:
+            header.append(line)
+    body = [node_lines.get(n, f'\t{new[n]}[label = "{nodes[n]["label"]}"];') for n in order]
+    body += [f"\t{a} -> {b}" for a, b in sorted({(int(new[a]), int(new[b])) for a, b in edges})]
+    return "\n".join(header + body + (tail or ["}"])) + "\n"
 
 
 @dataclass
@@ -1197,7 +1226,7 @@ def rulegraph_dot(snakefile, config: dict, logger=None, cwd=None, timeout: float
             if proc.returncode == 0 and start >= 0 and end > start:
                 if logger:
                     logger.info("rule graph from: %s", " ".join(command))
-                return proc.stdout[start : end + 1] + "\n"
+                return canonical_dot(proc.stdout[start : end + 1])
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             failures.append(f"{' '.join(command[:3])} exited {proc.returncode}: {tail}")
     raise RulegraphError("snakemake --rulegraph failed: " + " | ".join(failures))

@@ -560,6 +560,9 @@ def overlap_stats(groups, train, test) -> dict:
 # --------------------------------------------------------------------------- model
 
 
+VARIANTS = ("lstm", "stacked", "bidirectional", "cnn_lstm")
+
+
 def build_model(
     vocab_size: int,
     maxlen: int = 40,
@@ -567,20 +570,39 @@ def build_model(
     hidden_size: int = 64,
     dropout: float = 0.2,
     learning_rate: float | None = None,
+    variant: str = "lstm",
+    spatial_dropout: float | None = None,
+    recurrent_dropout: float | None = None,
 ):
-    """The lecture's model: Embedding -> SpatialDropout1D -> LSTM -> Dense(1, sigmoid)."""
+    """The lecture's model: Embedding -> SpatialDropout1D -> LSTM -> Dense(1, sigmoid).
+
+    ``variant`` (the lecture's suggestions): ``lstm`` (the lecture's), ``stacked`` (two LSTM
+    layers), ``bidirectional`` (a Bidirectional LSTM), ``cnn_lstm`` (Conv1D(64, 5) + max-pool 2
+    before the LSTM). ``spatial_dropout`` / ``recurrent_dropout``: None = ``dropout``.
+    """
     import keras
     from keras import layers
 
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown SI650 model variant {variant!r}; expected one of {VARIANTS}")
+    spatial = dropout if spatial_dropout is None else spatial_dropout
+    recurrent = dropout if recurrent_dropout is None else recurrent_dropout
+
+    def lstm(**kwargs):
+        return layers.LSTM(hidden_size, dropout=dropout, recurrent_dropout=recurrent, **kwargs)
+
+    body = [layers.Embedding(vocab_size, embedding_size), layers.SpatialDropout1D(spatial)]
+    if variant == "lstm":
+        body.append(lstm())
+    elif variant == "stacked":
+        body += [lstm(return_sequences=True), lstm()]
+    elif variant == "bidirectional":
+        body.append(layers.Bidirectional(lstm()))
+    else:
+        body += [layers.Conv1D(64, 5, padding="same", activation="relu"), layers.MaxPooling1D(2), lstm()]
     model = keras.Sequential(
-        [
-            keras.Input(shape=(maxlen,), dtype="int32"),
-            layers.Embedding(vocab_size, embedding_size),
-            layers.SpatialDropout1D(dropout),
-            layers.LSTM(hidden_size, dropout=dropout, recurrent_dropout=dropout),
-            layers.Dense(1, activation="sigmoid"),
-        ],
-        name="si650_lstm",
+        [keras.Input(shape=(maxlen,), dtype="int32"), *body, layers.Dense(1, activation="sigmoid")],
+        name="si650_lstm" if variant == "lstm" else f"si650_{variant}",
     )
     opt = keras.optimizers.Adam() if learning_rate is None else keras.optimizers.Adam(learning_rate)
     model.compile(optimizer=opt, loss="binary_crossentropy", metrics=["accuracy"])

@@ -46,11 +46,23 @@ STOP_SIGNALS = ("SIGTERM", "SIGUSR1", "SIGINT")
 #: fault injection for the tests: ``SIGNAME@EPOCH`` makes the training process send itself
 #: that signal right after that epoch (e.g. ``SIGKILL@2``, ``SIGTERM@3``); ``PAUSE@EPOCH``
 #: makes it write ``<workdir>/paused`` after that epoch and wait (up to 10 min) for a signal.
+#: ``WHAT@EPOCH:TEXT`` applies only to trainings whose checkpoint directory contains TEXT;
+#: several faults are separated by commas (the Slurm test pauses one training per experiment).
 FAULT_ENV = "DLREPRO_FAULT"
 
 
 class TrainingInterrupted(DlReproError):
     """Training stopped on a signal after a checkpoint; rerunning resumes it."""
+
+
+def fault_for(spec: str, workdir: Path | str, epoch_done: int) -> str | None:
+    """The fault of ``DLREPRO_FAULT`` (``spec``) due after ``epoch_done`` in ``workdir``."""
+    for item in filter(None, (s.strip() for s in spec.split(","))):
+        what, _, rest = item.partition("@")
+        at, _, where = rest.partition(":")
+        if at.isdigit() and int(at) == epoch_done and where in str(workdir):
+            return what
+    return None
 
 
 def set_determinism(seed: int) -> None:
@@ -305,10 +317,8 @@ def _make_callback(
 
         def _fault(self, epoch_done: int) -> None:
             """Test-only fault injection (``DLREPRO_FAULT``), see the module constants."""
-            if not fault:
-                return
-            what, _, at = fault.partition("@")
-            if not at.isdigit() or int(at) != epoch_done:
+            what = fault_for(fault, workdir, epoch_done)
+            if not what:
                 return
             if what == "PAUSE":
                 (workdir / "paused").write_text(str(epoch_done))

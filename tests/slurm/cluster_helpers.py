@@ -25,15 +25,22 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
-# The test cluster (tests/slurm/start-slurm.sh) has these partitions and one fake GPU on a
-# 2-core node: requests are capped so that every job fits and a CPU job can run beside the
-# (single) GPU job.
-TEST_CPU_PARTITION = "cpu"
-TEST_GPU_PARTITION = "gpu"
-TEST_CAPS = {"cpus_per_gpu": 1, "cpus_per_task": 1, "mem_mb": 4000, "gpu": 1}
-# Keys of profiles/slurm that do not apply to the test cluster.
-DROPPED_KEYS = {"software-deployment-method", "conda-prefix", "use-conda", "retries", "latency-wait"}
+# The test cluster (tests/slurm/start-slurm.sh) gets the partition and account names of the
+# profile's SITE VALUES block unchanged. Its one node has 2 cores: CPUs per job are capped so
+# that several jobs fit (TensorFlow then runs 1 thread, as in the tiny profile).
+TEST_CAPS = {"cpus_per_gpu": 1, "cpus_per_task": 1, "mem_mb": 3000, "gpu": 1}
+# Keys of profiles/slurm that do not apply to the test cluster: no conda on the test machine
+# (the jobs use the test's Python, the documented env-modules/none way); envs are checked by
+# tests/test_envs.py.
+DROPPED_KEYS = {"software-deployment-method", "conda-prefix", "use-conda"}
 SITE_KEYS = ("x-site-cpu", "x-site-gpu")
+# Speed-ups for a local one-node cluster (no effect on what is tested): first status check
+# after 2 s (MinJobAge=600 keeps squeue's answers well past 3 x 2 s), outputs on a local disk.
+TEST_SETTINGS = {
+    "slurm-init-seconds-before-status-checks": 2,
+    "latency-wait": 5,
+    "slurm-keep-successful-logs": True,
+}
 
 GPU_RULE = re.compile(r"^(train|evaluate)_")
 
@@ -109,19 +116,17 @@ def site_partitions(profile: dict) -> dict[str, str]:
     return {"cpu": profile["x-site-cpu"]["slurm_partition"], "gpu": profile["x-site-gpu"]["slurm_partition"]}
 
 
-def _test_resources(resources: dict, mapping: dict[str, str], where: str) -> dict:
+def _test_resources(resources: dict, sites: dict[str, str], where: str, account: bool) -> dict:
     out = {}
     for key, value in resources.items():
-        if key == "slurm_account":
-            continue  # the test cluster has no accounts
-        if key == "slurm_partition":
-            if value not in mapping:
-                raise AssertionError(
-                    f"{where}: partition {value!r} is not one of the SITE VALUES partitions "
-                    f"{sorted(mapping)} (partitions belong in the site block only)"
-                )
-            value = mapping[value]
-        elif key in TEST_CAPS and isinstance(value, (int, float)):
+        if key == "slurm_account" and not account:
+            continue  # the rejection case: a profile without account
+        if key == "slurm_partition" and value not in sites.values():
+            raise AssertionError(
+                f"{where}: partition {value!r} is not one of the SITE VALUES partitions "
+                f"{sorted(sites.values())} (partitions belong in the site block only)"
+            )
+        if key in TEST_CAPS and isinstance(value, (int, float)):
             value = min(value, TEST_CAPS[key])
         elif key in TEST_CAPS:
             value = TEST_CAPS[key]  # an expression (e.g. with attempt): the cap
@@ -129,39 +134,50 @@ def _test_resources(resources: dict, mapping: dict[str, str], where: str) -> dic
     return out
 
 
-def make_test_profile(out_dir: Path, repo: Path = REPO) -> Path:
-    """Write the Slurm test profile: profiles/slurm with the test partitions, no conda, and the
-    tiny profile's settings. Returns the profile directory."""
+def site_accounts(profile: dict) -> list[str]:
+    """The account names of the SITE VALUES block (none where the site uses none)."""
+    return sorted(
+        {profile[k]["slurm_account"] for k in SITE_KEYS if (profile.get(k) or {}).get("slurm_account")}
+    )
+
+
+def make_test_profile(
+    out_dir: Path, repo: Path = REPO, *, account: bool = True, set_resources: dict | None = None
+) -> Path:
+    """Write the Slurm test profile: profiles/slurm as it is (partitions, account, status
+    command, retries, requeue, signals), CPUs capped to the 2-core node, no conda, and the
+    tiny profile's settings. ``account=False`` drops the account (what a user who forgot it
+    submits); ``set_resources`` updates single rules' entries (as a user edits the profile).
+    Returns the profile directory."""
     slurm = load_profile(repo / "profiles/slurm/config.yaml")
     tiny = load_profile(repo / "profiles/tiny/config.yaml")
     sites = site_partitions(slurm)
-    mapping = {sites["cpu"]: TEST_CPU_PARTITION, sites["gpu"]: TEST_GPU_PARTITION}
 
     profile: dict = {}
     for key, value in slurm.items():
         if key in DROPPED_KEYS or key.startswith("x-"):
             continue
         if key == "default-resources":
-            value = _test_resources(value, mapping, "default-resources")
+            value = _test_resources(value, sites, "default-resources", account)
         elif key == "set-threads":  # threads follow the (capped) CPUs of the test cluster
             value = {rule: min(int(n), TEST_CAPS["cpus_per_gpu"]) for rule, n in value.items()}
         elif key == "set-resources":
             value = {
-                rule: _test_resources(res, mapping, f"set-resources.{rule}") for rule, res in value.items()
+                rule: _test_resources(res, sites, f"set-resources.{rule}", account)
+                for rule, res in value.items()
             }
+            for rule, changes in (set_resources or {}).items():
+                entry = value.setdefault(rule, {})
+                for k, v in changes.items():
+                    if v is None:
+                        entry.pop(k, None)
+                    else:
+                        entry[k] = v
         profile[key] = value
-    profile.update(tiny)  # configfile (synthetic data, few epochs), keep-going
-    profile.update(
-        {
-            # no slurmdbd on the test cluster: sacct cannot work (see start-slurm.sh)
-            "slurm-status-command": "squeue",
-            "slurm-init-seconds-before-status-checks": 2,
-            "slurm-keep-successful-logs": True,
-            "retries": 0,
-            "latency-wait": 5,
-            "keep-going": False,
-        }
-    )
+    tiny_threads = tiny.pop("set-threads", {})
+    assert all(profile["set-threads"].get(r) == n for r, n in tiny_threads.items()), tiny_threads
+    profile.update(tiny)  # configfile (synthetic data, few epochs)
+    profile.update(TEST_SETTINGS)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     header = (

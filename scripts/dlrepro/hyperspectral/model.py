@@ -14,12 +14,16 @@ def build_model(
     learning_rate: float = 1.0,
     decay: float = 5e-6,
     compile_model: bool = True,
+    loss: str = "mse",
+    optimizer: str = "sgd",
 ):
     """The lecture's 3-D CNN on ``(window, window, n_bands, 1)`` patches.
 
     SGD with Keras 2's ``decay`` reproduced by ``InverseTimeDecay(lr, decay_steps=1,
     decay_rate=decay)`` (``lr / (1 + decay * iterations)``), MSE on one-hot targets.
-    578,544 parameters for 220 bands and 16 classes.
+    578,544 parameters for 220 bands and 16 classes. ``loss``: mse (the lecture's) or
+    categorical_crossentropy; ``optimizer``: sgd (the lecture's), rmsprop or adam, with the
+    same learning rate and decay schedule.
     """
     import keras
     from keras import layers
@@ -48,9 +52,15 @@ def build_model(
             if decay
             else learning_rate
         )
+        optimizers = {
+            "sgd": keras.optimizers.SGD,
+            "rmsprop": keras.optimizers.RMSprop,
+            "adam": keras.optimizers.Adam,
+        }
+        losses = {"mse": "mean_squared_error", "categorical_crossentropy": "categorical_crossentropy"}
         model.compile(
-            optimizer=keras.optimizers.SGD(learning_rate=lr),
-            loss="mean_squared_error",
+            optimizer=optimizers[optimizer](learning_rate=lr),
+            loss=losses[loss],
             metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
         )
     return model

@@ -1,0 +1,85 @@
+"""Train one Indian Pines sweep point for one seed (resumable) and evaluate it on the test
+pixels of its split (overall / average accuracy, kappa)."""
+
+import time
+
+import numpy as np
+
+from dlrepro import training
+from dlrepro.evaluation import classification_metrics
+from dlrepro.hyperspectral import build_model, one_hot
+from dlrepro.io import open_netcdf, write_csv, write_json
+from dlrepro.runner import run
+from dlrepro.sweeps import run_record
+
+
+def main(snakemake, log):
+    p = snakemake.params.run
+    s = p["settings"]
+    seed = int(snakemake.wildcards.seed)
+    threads = training.configure_threads(snakemake.threads)
+    log.info("%s", training.runtime_summary(threads))
+    patches = open_netcdf(snakemake.input.patches)
+    split = open_netcdf(snakemake.input.split)
+    rows, cols = patches.row.values, patches.col.values
+    train = np.flatnonzero(split.train_mask.values[rows, cols])
+    test = np.flatnonzero(split.test_mask.values[rows, cols])
+    n_classes = patches.sizes["class_id"]
+    window, n_bands = patches.sizes["wy"], patches.sizes["band"]
+    x = patches.patches.values[train][..., np.newaxis]
+    y = one_hot(patches.label.values[train], n_classes)
+    log.info(
+        "sweep %s, point %s, seed %d: %s; %d training / %d test patches %s (%s data)",
+        p["sweep"],
+        p["point"],
+        seed,
+        s,
+        len(train),
+        len(test),
+        x.shape[1:],
+        patches.attrs["source_label"],
+    )
+    tic = time.perf_counter()
+    model, history = training.fit(
+        lambda: build_model(
+            n_bands,
+            n_classes,
+            window,
+            s["learning_rate"],
+            s["decay"],
+            loss=s["loss"],
+            optimizer=s["optimizer"],
+        ),
+        x,
+        y,
+        epochs=s["epochs"],
+        batch_size=s["batch_size"],
+        seed=seed,
+        workdir=snakemake.params.checkpoints,
+        logger=log,
+        **training.training_options(snakemake.params.training),
+        fingerprint={**p, "data": patches.attrs["raw_sha256"]},
+    )
+    log.info("trained in %.1f s, %d parameters", time.perf_counter() - tic, model.count_params())
+    del x, y
+    predicted = np.empty(len(test), dtype=np.int64)
+    for start in range(0, len(test), 2048):
+        chunk = test[start : start + 2048]
+        xt = patches.patches.values[chunk][..., np.newaxis]
+        predicted[start : start + 2048] = model.predict(xt, batch_size=500, verbose=0).argmax(axis=1) + 1
+    metrics = classification_metrics(patches.label.values[test], predicted, labels=range(1, n_classes + 1))
+    log.info(
+        "OA %.4f, AA %.4f, kappa %.4f on %d test pixels",
+        metrics["accuracy"],
+        metrics["average_accuracy"],
+        metrics["kappa"],
+        len(test),
+    )
+    training.save_model(model, snakemake.output.model)
+    write_csv(training.history_frame(history), snakemake.output.history)
+    extra = {"n_train": len(train), "n_test": len(test), "parameters": int(model.count_params())}
+    write_json(run_record(p, seed, patches.attrs, metrics, **extra), snakemake.output.metrics)
+    training.clear_checkpoints(snakemake.params.checkpoints)
+
+
+run(main, snakemake)  # noqa: F821
