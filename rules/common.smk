@@ -15,6 +15,11 @@ from dlrepro.datasets import (  # noqa: E402
     known_status,
 )
 from dlrepro.errors import ConfigError, DataError  # noqa: E402
+from dlrepro.hyperspectral.scenes import (  # noqa: E402
+    DEFAULT_SCENE,
+    check_scene_config,
+    get_scene,
+)
 from dlrepro.tables import config_hash  # noqa: E402
 
 SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -24,6 +29,7 @@ try:
     coerce_config(config, SCHEMA)
     check_config(config, SCHEMA)
     check_user_paths(config)
+    check_scene_config(config)
 except ConfigError as exc:
     raise WorkflowError(f"Invalid configuration: {exc}") from None
 validate(config, schema="../schemas/config.schema.yaml")
@@ -376,8 +382,31 @@ def get_mnist_output():
 
 
 def get_indian_pines_options():
-    """Dataset options that choose the raw files: source, bands, ground truth."""
-    return dict(config["datasets"]["indian_pines"])
+    """Dataset options that choose the raw files: source, bands, ground truth; for another
+    scene (datasets.indian_pines.scene) its name and, when configured, its scenes: entry
+    (only that one, so that editing another scene reruns nothing); path for source user.
+    """
+    options = dict(config["datasets"]["indian_pines"])
+    scene = options.pop("scene", DEFAULT_SCENE)
+    if options.get("path") is None:
+        options.pop("path", None)
+    if scene != DEFAULT_SCENE:
+        options["scene"] = scene
+        user = config.get("scenes") or {}
+        options["scenes"] = {scene: user[scene]} if scene in user else {}
+    return options
+
+
+def get_indian_pines_scene():
+    """The scene the convert job reads: None for the default Indian Pines (its own reader),
+    else {name, definition} (dlrepro.hyperspectral.scenes)."""
+    options = get_indian_pines_options()
+    if "scene" not in options:
+        return None
+    return {
+        "name": options["scene"],
+        "definition": get_scene(options["scene"], options["scenes"]),
+    }
 
 
 def get_indian_pines_guard():

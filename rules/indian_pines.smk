@@ -1,4 +1,5 @@
-# Indian Pines: download -> NetCDF cube -> normalisation -> patches -> split ({split}:
+# Indian Pines: download -> NetCDF cube -> normalisation -> patch index (pixel coordinates;
+# the windows are gathered per batch from the normalised cube) -> split ({split}:
 # random | disjoint) -> training (per seed) -> evaluation -> maps -> table.
 
 
@@ -63,6 +64,7 @@ rule convert_indian_pines:
     params:
         bands=config["datasets"]["indian_pines"]["bands"],
         ground_truth=config["datasets"]["indian_pines"]["ground_truth"],
+        scene=get_indian_pines_scene(),
     script:
         "../scripts/indian_pines_convert.py"
 
@@ -85,25 +87,25 @@ rule normalise_indian_pines:
         "../scripts/indian_pines_normalise.py"
 
 
-rule patches_indian_pines:
+rule index_indian_pines:
     input:
         "results/indian_pines/data/normalised.nc",
     output:
-        "results/indian_pines/data/patches.nc",
+        "results/indian_pines/data/patch_index.nc",
     log:
-        "logs/indian_pines/patches.log",
+        "logs/indian_pines/index.log",
     benchmark:
-        "benchmarks/indian_pines/patches.tsv"
+        "benchmarks/indian_pines/index.tsv"
     conda:
         "../envs/data.yaml"
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=1000,
+        runtime=10,
     params:
         window=config["indian_pines"]["window"],
         padding=config["indian_pines"]["padding"],
     script:
-        "../scripts/indian_pines_patches.py"
+        "../scripts/indian_pines_index.py"
 
 
 rule split_indian_pines:
@@ -131,7 +133,8 @@ rule split_indian_pines:
 
 rule train_indian_pines:
     input:
-        patches="results/indian_pines/data/patches.nc",
+        index="results/indian_pines/data/patch_index.nc",
+        normalised="results/indian_pines/data/normalised.nc",
         split="results/indian_pines/splits/{split}.nc",
     output:
         model="results/indian_pines/{split}/seed{seed}/model.keras",
@@ -160,7 +163,7 @@ rule train_indian_pines:
 rule evaluate_indian_pines:
     input:
         model="results/indian_pines/{split}/seed{seed}/model.keras",
-        patches="results/indian_pines/data/patches.nc",
+        index="results/indian_pines/data/patch_index.nc",
         normalised="results/indian_pines/data/normalised.nc",
         split="results/indian_pines/splits/{split}.nc",
     output:

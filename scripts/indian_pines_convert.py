@@ -1,8 +1,10 @@
-"""Convert the raw Indian Pines files to one NetCDF cube (y, x, band) with the ground truth."""
+"""Convert the raw files of the scene (Indian Pines or a configured one) to one NetCDF cube
+(y, x, band) with the ground truth."""
 
 import numpy as np
 
 from dlrepro.hyperspectral import cube_dataset
+from dlrepro.hyperspectral.scene_io import scene_cube_dataset
 from dlrepro.io import read_json, write_netcdf
 from dlrepro.runner import run
 
@@ -11,7 +13,10 @@ def main(snakemake, log):
     manifest = read_json(snakemake.input.manifest)
     directory = snakemake.input.manifest.rsplit("/", 1)[0]
     p = snakemake.params
-    ds = cube_dataset(directory, manifest, p.bands, p.ground_truth, log)
+    if p.scene:  # another scene than the lecture's (datasets.indian_pines.scene)
+        ds = scene_cube_dataset(directory, manifest, p.scene["name"], p.scene["definition"], log)
+    else:
+        ds = cube_dataset(directory, manifest, p.bands, p.ground_truth, log)
     gt = ds.ground_truth.values
     counts = np.bincount(gt.ravel(), minlength=ds.sizes["class_id"] + 1)[1:]
     log.info(

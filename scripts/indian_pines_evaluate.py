@@ -6,7 +6,7 @@ import xarray as xr
 
 from dlrepro import training
 from dlrepro.evaluation import classification_metrics
-from dlrepro.hyperspectral import predict_scene
+from dlrepro.hyperspectral import PatchSource, predict_pixels, predict_scene_streamed, window_padding
 from dlrepro.io import open_netcdf, write_json, write_netcdf
 from dlrepro.runner import run
 
@@ -14,27 +14,24 @@ from dlrepro.runner import run
 def main(snakemake, log):
     training.configure_threads(snakemake.threads)
     model = keras.models.load_model(snakemake.input.model)
-    patches = open_netcdf(snakemake.input.patches)
+    index = open_netcdf(snakemake.input.index)
     split = open_netcdf(snakemake.input.split)
-    rows, cols = patches.row.values, patches.col.values
+    window, padding = window_padding(index)
+    source = PatchSource.from_netcdf(snakemake.input.normalised, window, padding)  # one copy of the cube
+    normalised = open_netcdf(snakemake.input.normalised, drop=["radiance"])
+    rows, cols = index.row.values, index.col.values
     test = np.flatnonzero(split.test_mask.values[rows, cols])
-    labels = patches.label.values[test]
-    n_classes = patches.sizes["class_id"]
-    predicted = np.empty(len(test), dtype=np.int64)
-    for start in range(0, len(test), 2048):
-        chunk = test[start : start + 2048]
-        x = patches.patches.values[chunk][..., np.newaxis]
-        predicted[start : start + 2048] = model.predict(x, batch_size=500, verbose=0).argmax(axis=1) + 1
+    labels = index.label.values[test]
+    n_classes = index.sizes["class_id"]
+    predicted = predict_pixels(model, source.pixels(rows[test], cols[test]))  # 2,048 windows at a time
     metrics = classification_metrics(labels, predicted, labels=range(1, n_classes + 1))
 
-    normalised = open_netcdf(snakemake.input.normalised)
-    window, padding = int(patches.attrs["window"]), str(patches.attrs["padding"])
-    scene = predict_scene(model, normalised.radiance.values, window, padding)
+    scene = predict_scene_streamed(model, source)
     agree = float((scene[rows[test], cols[test]] == predicted).mean()) if len(test) else float("nan")
     log.info("whole-scene prediction agrees with the test-patch prediction on %.4f of test pixels", agree)
 
     p = snakemake.params.run
-    attrs = patches.attrs
+    attrs = index.attrs
     result = {
         "experiment": "indian_pines",
         "split": snakemake.wildcards.split,
@@ -50,10 +47,11 @@ def main(snakemake, log):
         "padding": padding,
         "n_train": int(split.attrs["n_train_total"]),
         "n_test": int(split.attrs["n_test_total"]),
-        "class_names": [str(v) for v in patches.class_name.values],
+        "class_names": [str(v) for v in index.class_name.values],
         "n_test_per_class": split.n_test.values.tolist(),
         "parameters": int(model.count_params()),
         "scene_agreement": agree,
+        **({"scene": attrs["scene"], "title": attrs.get("title", "")} if "scene" in attrs else {}),
         **metrics,
     }
     log.info(
@@ -71,7 +69,7 @@ def main(snakemake, log):
             "ground_truth": normalised.ground_truth,
             "train_mask": split.train_mask,
             "test_mask": split.test_mask,
-            "class_name": patches.class_name,
+            "class_name": index.class_name,
         },
         attrs={
             **normalised.attrs,

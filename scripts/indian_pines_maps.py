@@ -9,7 +9,7 @@ def main(snakemake, log):
     ds = open_netcdf(snakemake.input[0])
     a = ds.attrs
     title = (
-        f"Indian Pines, {a['split']} split, seed {a['seed']}: OA {a['oa']:.4f} "
+        f"{a.get('scene', 'Indian Pines')}, {a['split']} split, seed {a['seed']}: OA {a['oa']:.4f} "
         f"({a['source_label']} data, {a['bands']} bands, {a['ground_truth']} ground truth)"
     )
     plot_maps(

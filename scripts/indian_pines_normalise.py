@@ -1,6 +1,6 @@
 """Normalise the Indian Pines cube (global or per-band mean/std) to float32 NetCDF."""
 
-from dlrepro.hyperspectral import normalise
+from dlrepro.hyperspectral import normalise_blockwise
 from dlrepro.io import open_netcdf, write_netcdf
 from dlrepro.lecture import INDIAN_PINES
 from dlrepro.runner import run
@@ -9,8 +9,8 @@ from dlrepro.runner import run
 def main(snakemake, log):
     cube = open_netcdf(snakemake.input[0])
     mode = snakemake.params.mode
-    values, mean, std = normalise(cube.radiance.values, mode)
-    ds = cube.copy()
+    values, mean, std = normalise_blockwise(cube.radiance.values, mode)  # float64 stats block by block
+    ds = cube.drop_vars("radiance")  # the raw cube is not kept beside the float32 one
     ds["radiance"] = (("y", "x", "band"), values)
     ds["radiance"].attrs.update(long_name=f"radiance normalised ({mode} mean/std)", units="1")
     ds.attrs["normalisation"] = mode

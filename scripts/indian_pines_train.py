@@ -1,11 +1,11 @@
-"""Train the lecture's 3-D CNN on the training patches of one split, for one seed."""
+"""Train the lecture's 3-D CNN on the training patches of one split, for one seed (streamed)."""
 
 import time
 
 import numpy as np
 
 from dlrepro import training
-from dlrepro.hyperspectral import build_model, one_hot
+from dlrepro.hyperspectral import PatchSource, build_model, one_hot, window_padding
 from dlrepro.io import open_netcdf, write_csv
 from dlrepro.runner import run
 
@@ -14,23 +14,24 @@ def main(snakemake, log):
     p = snakemake.params.run
     threads = training.configure_threads(snakemake.threads)
     log.info("%s", training.runtime_summary(threads))
-    patches = open_netcdf(snakemake.input.patches)
+    index = open_netcdf(snakemake.input.index)
     split = open_netcdf(snakemake.input.split)
-    train = split.train_mask.values[patches.row.values, patches.col.values]
-    index = np.flatnonzero(train)
-    x = patches.patches.values[index][..., np.newaxis]  # (n, wy, wx, band, 1)
-    n_classes = patches.sizes["class_id"]
-    y = one_hot(patches.label.values[index], n_classes)
-    window, n_bands = patches.sizes["wy"], patches.sizes["band"]
-    attrs = dict(patches.attrs)
-    del patches  # free the full patch array before training
+    rows, cols = index.row.values, index.col.values
+    train = np.flatnonzero(split.train_mask.values[rows, cols])
+    source = PatchSource.from_netcdf(snakemake.input.normalised, *window_padding(index))
+    x = source.pixels(rows[train], cols[train])  # windows gathered per batch, never all at once
+    n_classes = index.sizes["class_id"]
+    y = one_hot(index.label.values[train], n_classes)
+    window, n_bands = source.window, source.n_bands
+    attrs = dict(index.attrs)
     log.info(
-        "%s split, seed %s: %d training patches %s, %d classes, %d epochs (requested %d), batch %d, "
-        "SGD lr %g decay %g (%s data)",
+        "%s split, seed %s: %d training patches %s (streamed from the %.1f MiB padded cube), %d classes, "
+        "%d epochs (requested %d), batch %d, SGD lr %g decay %g (%s data)",
         snakemake.wildcards.split,
         snakemake.wildcards.seed,
-        len(index),
+        len(x),
         x.shape[1:],
+        source.nbytes / 2**20,
         n_classes,
         p["epochs"],
         p["epochs_requested"],

@@ -90,3 +90,40 @@ def test_quick_benchmark_writes_one_row_per_model(tmp_path, capsys):
 def test_unknown_model_is_a_usage_error():
     with pytest.raises(SystemExit):
         bench.parse_args(["--models", "resnet"])
+
+
+# --------------------------------------------------------------------------- scale benchmark
+
+
+def test_scale_benchmark_preprocessing_stages_on_a_tiny_scene(tmp_path):
+    """benchmarks/scale.py's --quick machinery at a tiny size (no TensorFlow stages): the stages
+    run in their own processes, report their own peak RSS, and the index holds every labelled
+    pixel and a 10 % split."""
+    import json
+    import subprocess
+
+    out, work = tmp_path / "out", tmp_path / "work"
+    args = ["--quick", "--rows", "40", "--cols", "33", "--bands", "12", "--classes", "5", "--labelled", "700"]
+    args += [
+        "--stages",
+        "generate,convert,normalise,index",
+        "--small-reps",
+        "0",
+        "--out",
+        str(out),
+        "--workdir",
+        str(work),
+    ]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "scale.py"), *args], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = (out / "scale_quick.md").read_text()
+    for stage in ("generate", "convert", "normalise", "index"):
+        assert f"| {stage} |" in table
+    assert "40 x 33 pixels (1,320) x 12 bands int16, 5 classes, 700 labelled" in table
+    index = json.loads((work / "index.json").read_text())
+    assert index["items"] == 700 and 65 <= index["n_train"] <= 75  # 10 % per class, rounded half up
+    rows = list(csv.DictReader(open(out / "scale_quick.csv")))
+    assert [r["stage"] for r in rows] == ["generate", "convert", "normalise", "index"]
+    assert all(float(r["rss_mib"]) > 10 for r in rows)  # each child's own ru_maxrss (a Python process)

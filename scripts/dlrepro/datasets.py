@@ -107,6 +107,8 @@ def stand_in_options(dataset: str, source: str, spec: DatasetSpec) -> dict | Non
     cannot be had (source auto, configured files differ from the embedded ones), else None."""
     if source != "auto" or spec.embedded is not None or dataset not in STAND_IN_FALLBACK:
         return None
+    if spec.extra.get("scene") not in (None, "indian_pines"):
+        return None  # another scene is never replaced by the Indian Pines stand-in: data unavailable
     return dict(STAND_IN_FALLBACK[dataset]) if embedded_installed(dataset) else None
 
 
@@ -208,7 +210,9 @@ _SHORTER = (
 )
 
 
-def short_reason(dataset: str, error: DataUnavailableError, limit: int = 120, how: bool = True) -> str:
+def short_reason(
+    dataset: str, error: DataUnavailableError, limit: int = 120, how: bool = True, how_to: str | None = None
+) -> str:
     """One line from an acquisition error: which files, what was tried (and how to get them)."""
     missing = getattr(error, "missing", None) or {}
     if not missing:
@@ -225,7 +229,7 @@ def short_reason(dataset: str, error: DataUnavailableError, limit: int = 120, ho
                 if problem not in tried:
                     tried.append(problem)
         text = f"{dataset}: cannot obtain {', '.join(missing)} (tried: {'; '.join(tried)})"
-    how_to = HOW_TO_GET.get(dataset) if how else None
+    how_to = (how_to or HOW_TO_GET.get(dataset)) if how else None
     return f"{text}. To get it: {how_to}." if how_to else text
 
 
@@ -245,7 +249,9 @@ def probe_status(
         try:
             manifest = acquire(spec, tmp, source=source, mirror=mirror, logger=logger, cache=cache)
         except DataUnavailableError as exc:
-            reason, short = short_reason(dataset, exc), short_reason(dataset, exc, how=False)
+            how_to = spec.extra.get("unavailable_hint") if spec.extra.get("scene") else None
+            reason = short_reason(dataset, exc, how_to=how_to)
+            short = short_reason(dataset, exc, how=False)
             fallback = stand_in_options(dataset, source, spec)
             if fallback is not None:
                 reason = f"{reason} Now {STAND_IN_NOTE.get(dataset, 'using the embedded stand-in')}."

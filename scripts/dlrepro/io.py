@@ -190,9 +190,10 @@ def write_netcdf(ds, path: str | os.PathLike) -> None:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
 
 
-def open_netcdf(path: str | os.PathLike):
-    """Open a NetCDF file fully into memory (the file handle is closed on return)."""
+def open_netcdf(path: str | os.PathLike, drop: list[str] | None = None):
+    """Open a NetCDF file fully into memory (the file handle is closed on return), without the
+    variables in ``drop`` (never read)."""
     import xarray as xr
 
-    with xr.open_dataset(path, engine="netcdf4") as ds:
+    with xr.open_dataset(path, engine="netcdf4", drop_variables=drop) as ds:
         return ds.load()

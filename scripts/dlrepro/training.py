@@ -195,10 +195,14 @@ def training_dataset(
 
 def _gather(x, y, batches):
     """``(x[i], y[i])`` for every index batch ``i`` (the arrays become tensors once; a
-    sequential ``map``, see :func:`training_dataset`), prefetched."""
+    sequential ``map``, see :func:`training_dataset`), prefetched.  An ``x`` with a
+    ``tf_gather(index)`` method (a streamed patch array) gathers its own batches."""
     import tensorflow as tf
 
-    xt, yt = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+    yt = tf.convert_to_tensor(y)
+    if hasattr(x, "tf_gather"):  # windows cut per batch (dlrepro.hyperspectral.streaming)
+        return batches.map(lambda i: (x.tf_gather(i), tf.gather(yt, i))).prefetch(tf.data.AUTOTUNE)
+    xt = tf.convert_to_tensor(x)
     return batches.map(lambda i: (tf.gather(xt, i), tf.gather(yt, i))).prefetch(tf.data.AUTOTUNE)
 
 

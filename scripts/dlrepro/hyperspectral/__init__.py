@@ -19,7 +19,8 @@ Package layout (one module per stage; every public name is re-exported here, so
 ``from dlrepro.hyperspectral import X`` keeps working): ``sources`` (constants, raw files,
 dataset spec), ``readers`` (raw formats -> NetCDF cube), ``preprocessing`` (normalisation,
 patches), ``splits``, ``model``, ``synthetic`` (synthetic scene, embedded stand-in),
-``maps``, ``table``.
+``maps``, ``table``, ``streaming`` (the patch index, windows gathered per batch, block-wise
+normalisation and prediction: memory O(cube + a few batches)).
 
 Pipeline: :func:`cube_dataset` (raw files -> NetCDF, dims ``(y, x, band)``),
 :func:`normalise` (global or per-band mean/std), :func:`extract_patches` (vectorised
@@ -65,10 +66,28 @@ from .sources import (
     indian_pines_spec,
 )
 from .splits import disjoint_split, make_split, random_split, split_dataset, train_counts, window_overlaps
+from .streaming import (
+    PatchArray,
+    PatchSource,
+    blockwise_stats,
+    normalise_blockwise,
+    patch_index_dataset,
+    predict_pixels,
+    predict_scene_streamed,
+    window_padding,
+)
 from .synthetic import synthetic_scene, write_embedded, write_erdas_gis, write_spc, write_synthetic
 from .table import indian_pines_table
 
 __all__ = [
+    "PatchArray",
+    "PatchSource",
+    "blockwise_stats",
+    "normalise_blockwise",
+    "patch_index_dataset",
+    "predict_pixels",
+    "predict_scene_streamed",
+    "window_padding",
     "ALL_BANDS",
     "BAND_CHOICES",
     "CITATION",

@@ -136,7 +136,8 @@ def check_options(options: dict | None) -> tuple[int, str]:
 
 
 def indian_pines_spec(options: dict | None = None) -> DatasetSpec:
-    """The raw files for the configured ``bands`` (200 / 220) and ``ground_truth``.
+    """The raw files for the configured ``bands`` (200 / 220) and ``ground_truth``, or those of
+    another scene (``scene``, with the config's ``scenes`` block: :mod:`.scenes`).
 
     The embedded tensorly copy has 200 bands and the EHU ground truth only: with
     ``source: embedded`` those are the files (whatever bands / ground truth say); with
@@ -145,6 +146,11 @@ def indian_pines_spec(options: dict | None = None) -> DatasetSpec:
     from .synthetic import write_embedded, write_synthetic  # synthetic imports this module
 
     options = dict(options or {})
+    scene = options.get("scene") or "indian_pines"
+    if scene != "indian_pines":  # another scene: its declared or configured files (scenes.py)
+        from .scenes import get_scene, scene_spec
+
+        return scene_spec(scene, get_scene(scene, options.get("scenes")), options)
     bands, gt = check_options(options)
     source = options.get("source", "auto")
     if source == "embedded":
