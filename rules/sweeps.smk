@@ -2,7 +2,7 @@
 # path results/sweeps/<sweep>/<param>~<value>/.../seed~<seed>/ (on Slurm: one GPU job each),
 # which also evaluates the trained model on the test set (one TensorFlow start per run);
 # preprocessing that depends on a swept parameter is computed once per value and shared by
-# the points (SI650: vocabulary per size, encoding per size x length; Indian Pines: patches
+# the points (SI650: vocabulary per size, encoding per size x length; Indian Pines: patch index
 # per window, split per fraction x window), reusing the main pipeline's files for the
 # configured values; one comparison table and plot per sweep.
 
@@ -167,25 +167,25 @@ rule split_sentiment_sweep:
         "../scripts/sentiment_split.py"
 
 
-rule patches_indian_pines_sweep:
+rule index_indian_pines_sweep:
     input:
         "results/indian_pines/data/normalised.nc",
     output:
-        f"{SWEEP_SHARED}/indian_pines/window~{{window}}/patches.nc",
+        f"{SWEEP_SHARED}/indian_pines/window~{{window}}/patch_index.nc",
     log:
-        "logs/sweeps/_shared/indian_pines/patches_window~{window}.log",
+        "logs/sweeps/_shared/indian_pines/index_window~{window}.log",
     wildcard_constraints:
         window=r"\d+",
     conda:
         "../envs/data.yaml"
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=1000,
+        runtime=10,
     params:
         window=get_sweep_window,
         padding=config["indian_pines"]["padding"],
     script:
-        "../scripts/indian_pines_patches.py"
+        "../scripts/indian_pines_index.py"
 
 
 rule split_indian_pines_sweep:

@@ -104,18 +104,24 @@ def get_sweep_guard(wildcards):
 
 
 def get_sweep_indian_pines_input(wildcards):
-    """Patches of the point's window and its split (the main pipeline's when configured)."""
+    """Patch index of the point's window, its split and the normalised cube the windows are
+    gathered from (the main pipeline's files where the point uses the configured values).
+    """
     s = _point(wildcards)[1]
     c = config["indian_pines"]
     if s["window"] == c["window"]:
-        patches = "results/indian_pines/data/patches.nc"
+        index = "results/indian_pines/data/patch_index.nc"
     else:
-        patches = f"{SWEEP_SHARED}/indian_pines/window~{s['window']}/patches.nc"
+        index = f"{SWEEP_SHARED}/indian_pines/window~{s['window']}/patch_index.nc"
     if s["window"] == c["window"] and s["train_fraction"] == c["train_fraction"]:
         split = f"results/indian_pines/splits/{s['split']}.nc"
     else:
         split = f"{SWEEP_SHARED}/indian_pines/splits/{s['split']}/fraction~{s['train_fraction']!r}/window~{s['window']}.nc"
-    return {"patches": patches, "split": split}
+    return {
+        "index": index,
+        "split": split,
+        "normalised": "results/indian_pines/data/normalised.nc",
+    }
 
 
 def get_sweep_metrics(wildcards):

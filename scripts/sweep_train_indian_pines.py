@@ -1,5 +1,6 @@
 """Train one Indian Pines sweep point for one seed (resumable) and evaluate it on the test
-pixels of its split (overall / average accuracy, kappa)."""
+pixels of its split (overall / average accuracy, kappa). Windows are streamed from the
+normalised cube (dlrepro.hyperspectral.streaming), never stored."""
 
 import time
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from dlrepro import training
 from dlrepro.evaluation import classification_metrics
-from dlrepro.hyperspectral import build_model, one_hot
+from dlrepro.hyperspectral import PatchSource, build_model, one_hot, predict_pixels, window_padding
 from dlrepro.io import open_netcdf, write_csv, write_json
 from dlrepro.runner import run
 from dlrepro.sweeps import run_record
@@ -19,14 +20,15 @@ def main(snakemake, log):
     seed = int(snakemake.wildcards.seed)
     threads = training.configure_threads(snakemake.threads)
     log.info("%s", training.runtime_summary(threads))
-    patches = open_netcdf(snakemake.input.patches)
+    patches = open_netcdf(snakemake.input.index)
     split = open_netcdf(snakemake.input.split)
     rows, cols = patches.row.values, patches.col.values
     train = np.flatnonzero(split.train_mask.values[rows, cols])
     test = np.flatnonzero(split.test_mask.values[rows, cols])
     n_classes = patches.sizes["class_id"]
-    window, n_bands = patches.sizes["wy"], patches.sizes["band"]
-    x = patches.patches.values[train][..., np.newaxis]
+    source = PatchSource.from_netcdf(snakemake.input.normalised, *window_padding(patches))
+    window, n_bands = source.window, source.n_bands
+    x = source.pixels(rows[train], cols[train])  # gathered per batch
     y = one_hot(patches.label.values[train], n_classes)
     log.info(
         "sweep %s, point %s, seed %d: %s; %d training / %d test patches %s (%s data)",
@@ -62,11 +64,7 @@ def main(snakemake, log):
     )
     log.info("trained in %.1f s, %d parameters", time.perf_counter() - tic, model.count_params())
     del x, y
-    predicted = np.empty(len(test), dtype=np.int64)
-    for start in range(0, len(test), 2048):
-        chunk = test[start : start + 2048]
-        xt = patches.patches.values[chunk][..., np.newaxis]
-        predicted[start : start + 2048] = model.predict(xt, batch_size=500, verbose=0).argmax(axis=1) + 1
+    predicted = predict_pixels(model, source.pixels(rows[test], cols[test]))
     metrics = classification_metrics(patches.label.values[test], predicted, labels=range(1, n_classes + 1))
     log.info(
         "OA %.4f, AA %.4f, kappa %.4f on %d test pixels",

@@ -345,8 +345,8 @@ def test_preprocessing_is_shared_by_the_points(workflow, tmp_path):
     assert jobs["vocabulary_sentiment_sweep"] == 1 and jobs["encode_sentiment_sweep"] == 3
     assert jobs["split_sentiment_sweep"] == 3 and jobs["train_sweep_sentiment"] == 4
     # Indian Pines: the cube is normalised once; a new window recomputes only its patches
-    assert jobs["normalise_indian_pines"] == 1 and jobs["patches_indian_pines"] == 1
-    assert jobs["patches_indian_pines_sweep"] == 1 and jobs["split_indian_pines_sweep"] == 3
+    assert jobs["normalise_indian_pines"] == 1 and jobs["index_indian_pines"] == 1
+    assert jobs["index_indian_pines_sweep"] == 1 and jobs["split_indian_pines_sweep"] == 3
     assert jobs["train_sweep_indian_pines"] == 4 and jobs["table_sweep"] == 3
     assert "results/sweeps/windows/window~7/train_fraction~0.2/seed~1/metrics.json" in proc.stdout
     assert "results/sweeps/_shared/sentiment/features~500/length~20/sequences.nc" in proc.stdout
