@@ -90,13 +90,18 @@ def get_training_options():
     }
 
 
-def get_config_hash(reporting=False):
+def get_config_hash(reporting=False, sweep=None):
     """Short hash of the (validated) config, recorded in every table. The `reporting`
     section counts only for the reporting jobs (reporting=True), so that a tolerance
-    change does not rerun the experiments' tables."""
-    if reporting:
-        return config_hash(config)
-    return config_hash({k: v for k, v in config.items() if k != "reporting"})
+    change does not rerun the experiments' tables; `sweeps` counts only for the comparison
+    of the sweep named by `sweep` (its own entry), so that adding or removing a sweep point
+    reruns that point and its comparison, never the experiments' tables or the report.
+    """
+    skip = {"sweeps"} if reporting else {"sweeps", "reporting"}
+    kept = {k: v for k, v in config.items() if k not in skip}
+    if sweep is not None:
+        kept["sweeps"] = {sweep: (config.get("sweeps") or {}).get(sweep)}
+    return config_hash(kept)
 
 
 def get_fetch_params(dataset, options=None, source=None):

@@ -135,7 +135,10 @@ def get_sweep_metrics(wildcards):
 
 
 def get_sweep_table_params(wildcards):
-    return {"sweep": wildcards.sweep, "config_hash": get_config_hash()}
+    return {
+        "sweep": wildcards.sweep,
+        "config_hash": get_config_hash(sweep=wildcards.sweep),
+    }
 
 
 def _sweep_outputs(name):

@@ -14,6 +14,7 @@ import math
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -1196,6 +1197,9 @@ def render_rulegraph(dot_text: str, path, renderer: str = "auto") -> dict:
     return {"renderer": "matplotlib", "version": version, "reason": reason}
 
 
+RULEGRAPH_RACE_RETRIES = 3
+
+
 def rulegraph_dot(snakefile, config: dict, logger=None, cwd=None, timeout: float = 600) -> str:
     """The DOT text of ``snakemake --rulegraph`` for ``snakefile`` with ``config`` (dumped to a
     temporary YAML file). Runs with ``--nolock``, so it works inside a job of a running
@@ -1217,18 +1221,30 @@ def rulegraph_dot(snakefile, config: dict, logger=None, cwd=None, timeout: float
             commands.append([installed, *args])
         failures = []
         for command in commands:
-            try:
-                proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd)
-            except (OSError, subprocess.SubprocessError) as exc:
-                failures.append(f"{command[0]}: {exc}")
-                continue
-            start, end = proc.stdout.find("digraph"), proc.stdout.rfind("}")
-            if proc.returncode == 0 and start >= 0 and end > start:
-                if logger:
-                    logger.info("rule graph from: %s", " ".join(command))
-                return canonical_dot(proc.stdout[start : end + 1])
-            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            failures.append(f"{' '.join(command[:3])} exited {proc.returncode}: {tail}")
+            for attempt in range(1 + RULEGRAPH_RACE_RETRIES):
+                try:
+                    proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+                except (OSError, subprocess.SubprocessError) as exc:
+                    failures.append(f"{command[0]}: {exc}")
+                    break
+                # a job of the running workflow may replace an output while this nested
+                # Snakemake builds its DAG ("... It could be that a concurrent process has
+                # deleted it"): a transient race, so that run is repeated
+                if (
+                    proc.returncode != 0
+                    and "concurrent process" in proc.stderr
+                    and attempt < RULEGRAPH_RACE_RETRIES
+                ):
+                    time.sleep(1 + attempt)
+                    continue
+                start, end = proc.stdout.find("digraph"), proc.stdout.rfind("}")
+                if proc.returncode == 0 and start >= 0 and end > start:
+                    if logger:
+                        logger.info("rule graph from: %s", " ".join(command))
+                    return canonical_dot(proc.stdout[start : end + 1])
+                tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                failures.append(f"{' '.join(command[:3])} exited {proc.returncode}: {tail}")
+                break
     raise RulegraphError("snakemake --rulegraph failed: " + " | ".join(failures))
 
 
