@@ -598,3 +598,26 @@ def test_rulegraph_is_byte_identical_between_runs(workflow):
     first = R.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
     second = R.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
     assert first == second and first == R.canonical_dot(first)
+
+
+def test_rulegraph_is_repeated_only_when_a_concurrent_job_replaced_a_file(monkeypatch, tmp_path):
+    """A nested --rulegraph that races a running job's output replacement is repeated; any other
+    failure is not (and both commands' failures end in one RulegraphError)."""
+    race = "Unable to obtain modification time of file x although it existed before. It could be that a concurrent process has deleted it while Snakemake was running."
+    replies = [(1, "", race), (0, DOT, "")]
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        code, out, err = replies.pop(0) if replies else (1, "", "MissingInputException: no")
+        return subprocess.CompletedProcess(command, code, out, err)
+
+    monkeypatch.setattr(R.subprocess, "run", fake_run)
+    monkeypatch.setattr(R.time, "sleep", lambda s: None)
+    monkeypatch.setattr(R.shutil, "which", lambda name: "/usr/bin/snakemake")
+    assert R.rulegraph_dot(tmp_path / "Snakefile", {}) == R.canonical_dot(DOT)
+    assert len(calls) == 2 and calls[0] == calls[1]
+    calls.clear()
+    with pytest.raises(R.RulegraphError, match="MissingInputException"):
+        R.rulegraph_dot(tmp_path / "Snakefile", {})
+    assert len(calls) == 2 and calls[0] != calls[1]  # once per command: not repeated
