@@ -296,9 +296,16 @@ def test_user_source_in_the_schema_and_path_checked(tmp_path):
         check_user_paths(config)
     config["datasets"]["mnist"] = {"source": "user", "path": str(tmp_path)}
     check_user_paths(config)
-    config["datasets"]["indian_pines"]["source"] = "user"  # not offered for Indian Pines
+    config["datasets"]["indian_pines"]["source"] = "user"  # a user's own scene (README: Scenes)
+    check_config(config, SCHEMA)
     with pytest.raises(
-        ConfigError, match=r"^invalid config key 'datasets.indian_pines.source': 'user' is not one of"
+        ConfigError,
+        match=r"^config key datasets.indian_pines.path: not set; datasets.indian_pines.source: user needs",
+    ):
+        check_user_paths(config)
+    config["datasets"]["indian_pines"]["source"] = "nonsense"
+    with pytest.raises(
+        ConfigError, match=r"^invalid config key 'datasets.indian_pines.source': 'nonsense' is not one of"
     ):
         check_config(config, SCHEMA)
 
