@@ -3,12 +3,10 @@ and the lecture's point marked) and a plot (metric vs parameter, heat map for tw
 
 from __future__ import annotations
 
-import json
 import math
 
-from .io import atomic_path
 from .sweeps import METRIC, Sweep, format_value, is_lecture_point
-from .tables import combine_labels, fmt_mean_std, mean_std, to_markdown
+from .tables import combine_labels, fmt_mean_std, mean_std, write_table
 
 
 def comparison_rows(sweep: Sweep, runs: list[dict]) -> list[dict]:
@@ -90,15 +88,7 @@ def write_comparison(sweep: Sweep, rows: list[dict], csv_path, md_path, prov: di
             "data: " + ", ".join(sorted(labels)) + " - rows not computed from real data are no reproduction"
         )
     title = f"Sweep {sweep.name}: {sweep.describe()}"
-    df = pd.DataFrame(csv_rows)
-    with atomic_path(csv_path) as tmp:
-        df.to_csv(tmp, index=False)
-        if prov:
-            with open(tmp, "a", encoding="utf-8") as fh:
-                fh.write(f"# commit: {prov.get('commit')}\n# config_hash: {prov.get('config_hash')}\n")
-                fh.write("# packages: " + json.dumps(prov.get("packages", {}), sort_keys=True) + "\n")
-    with atomic_path(md_path) as tmp:
-        tmp.write_text(to_markdown(pd.DataFrame(md_rows), title, notes, prov), encoding="utf-8")
+    write_table(pd.DataFrame(csv_rows), csv_path, md_path, title, notes, prov, md_df=pd.DataFrame(md_rows))
 
 
 def _numeric(values) -> bool:

@@ -138,8 +138,9 @@ def to_markdown(df, title: str, notes: list[str] | None = None, prov: dict | Non
     return "\n".join(lines) + "\n"
 
 
-def write_table(df, csv_path, md_path, title: str, notes=None, prov: dict | None = None) -> None:
-    """Write ``df`` as CSV (provenance as trailing ``#`` comment lines) and Markdown."""
+def write_table(df, csv_path, md_path, title: str, notes=None, prov: dict | None = None, md_df=None) -> None:
+    """Write ``df`` as CSV (provenance as trailing ``#`` comment lines) and Markdown (``md_df``
+    instead where the Markdown shows other columns, e.g. formatted mean ± std)."""
     with atomic_path(csv_path) as tmp:
         df.to_csv(tmp, index=False)
         if prov:
@@ -147,7 +148,7 @@ def write_table(df, csv_path, md_path, title: str, notes=None, prov: dict | None
                 fh.write(f"# commit: {prov.get('commit')}\n# config_hash: {prov.get('config_hash')}\n")
                 fh.write("# packages: " + json.dumps(prov.get("packages", {}), sort_keys=True) + "\n")
     with atomic_path(md_path) as tmp:
-        tmp.write_text(to_markdown(df, title, notes, prov), encoding="utf-8")
+        tmp.write_text(to_markdown(df if md_df is None else md_df, title, notes, prov), encoding="utf-8")
 
 
 __all__ = [
