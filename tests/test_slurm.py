@@ -17,7 +17,9 @@ local reference. In that one run (fixture ``faulted_run``) every training waits 
 (``DLREPRO_FAULT=PAUSE@1:<experiment>``) and:
 
 * the MNIST training is cancelled (``scancel``): Slurm state CANCELLED, retried, resumed;
-* the sentiment training's first attempt gets a 1-minute limit: TIMEOUT, retried, resumed;
+* the sentiment training's first attempt (submitted with the profile's attempt-dependent
+  runtime, 20 then 30 minutes) has its limit lowered to 1 minute while it waits
+  (``scontrol update TimeLimit=1``): TIMEOUT, retried with the second attempt's runtime, resumed;
 * the Indian Pines training is requeued (``scontrol requeue``, what a preemption with
   PreemptMode=REQUEUE does): the same job id runs again and resumes;
 
@@ -48,8 +50,12 @@ from cluster import START, Cluster, drive_faults, run  # noqa: E402
 PROFILE = REPO / "profiles/slurm/config.yaml"
 SLURM_RUN_TIMEOUT = 900  # s, for the faulted Slurm run
 # what happens to each experiment's training in the faulted run (see the module docstring)
-FAULTS = {"mnist": ("scancel", "train_mnist"), "indian_pines": ("requeue", "train_indian_pines")}
 TIME_LIMITED = "train_sentiment"
+FAULTS = {
+    "mnist": ("scancel", "train_mnist"),
+    "sentiment": ("timelimit", TIME_LIMITED),
+    "indian_pines": ("requeue", "train_indian_pines"),
+}
 
 
 def REAL_SLURM(test):  # noqa: N802 (a decorator, like the marks it applies)
@@ -237,9 +243,9 @@ def faulted_run(slurm_available, cluster, tmp_path_factory):
     workdir = copy_workflow(tmp / "wf")
     targets, fetch = evaluation_targets(workdir)
     assert fetch == ["fetch_indian_pines", "fetch_mnist", "fetch_si650"], fetch
-    # the time-limited training: 2 minutes for its first attempt, and no warning signal (it
-    # would come at once with so short a limit): Slurm's limit itself stops it
-    limit = {TIME_LIMITED: {"runtime": "2 if attempt == 1 else 30", "slurm_extra": None}}
+    # the time-limited training: a runtime per attempt, and no warning signal (it would come at
+    # once when drive_faults lowers the limit to 1 minute): Slurm's limit itself stops it
+    limit = {TIME_LIMITED: {"runtime": "20 if attempt == 1 else 30", "slurm_extra": None}}
     profile_dir = ch.make_test_profile(tmp / "profile", set_resources=limit)
 
     # step 1, login node: downloads only; no Slurm job
@@ -250,7 +256,7 @@ def faulted_run(slurm_available, cluster, tmp_path_factory):
     assert "Slurm pre-flight: 2 distinct job request(s) accepted" in step1.stderr, step1.stderr[-2000:]
     assert cluster.jobs() == [], "step 1 submitted Slurm jobs"
 
-    # step 2: every training waits after epoch 1; drive_faults cancels / requeues two of them
+    # step 2: every training waits after epoch 1; drive_faults cancels, time-limits, requeues them
     experiments = ("mnist", "sentiment", "indian_pines")
     fault = ",".join(f"PAUSE@1:results/{exp}/" for exp in experiments)
     t_run = time.monotonic()
@@ -343,9 +349,16 @@ def test_scancel_of_a_training_is_retried_and_resumed(faulted_run):
 
 @REAL_SLURM
 def test_time_limit_mid_training_resumes_from_the_checkpoint(faulted_run, tiny_evaluation_run):
+    action, job_id = faulted_run.actions["sentiment"]
     runs = _runs(faulted_run, TIME_LIMITED)
     assert [j["State"] for j in runs] == ["TIMEOUT", "COMPLETED"], runs
-    assert runs[0]["Timelimit"] == "00:02:00" and runs[1]["Timelimit"] == "00:30:00", runs
+    assert action == "timelimit" and runs[0]["JobID"] == job_id, (action, runs)
+    # the limit lowered while it waited; the retry asked for the second attempt's runtime
+    assert runs[0]["Timelimit"] == "00:01:00" and runs[1]["Timelimit"] == "00:30:00", runs
+    sbatch = [
+        ln for ln in faulted_run.log.splitlines() if "sbatch call:" in ln and f"rule_{TIME_LIMITED}" in ln
+    ]
+    assert [re.search(r" -t (\S+)", ln).group(1) for ln in sbatch] == ["20", "30"], sbatch
     log = _rule_log(faulted_run.workdir, "sentiment")
     assert "training stopped by SIGTERM after epoch 1 of" in log
     assert re.search(r"resuming from \S+ after epoch 1 of \d+", log), log[-3000:]

@@ -146,9 +146,12 @@ class Cluster:
 
 def drive_faults(cluster: Cluster, workdir: Path, proc, actions: dict[str, tuple[str, str]], timeout: float):
     """While ``proc`` (the Snakemake run) lives: when the training of an experiment waits at
-    its pause (``<checkpoints>/paused``), apply its action once: ``("scancel", rule)`` or
-    ``("requeue", rule)`` (what a preemption with PreemptMode=REQUEUE does to a job).
-    Returns ``{experiment: (action, job id)}``. Event-driven: no fixed sleeps to race."""
+    its pause (``<checkpoints>/paused``), apply its action once: ``("scancel", rule)``,
+    ``("requeue", rule)`` (what a preemption with PreemptMode=REQUEUE does to a job) or
+    ``("timelimit", rule)`` (the job's time limit lowered to 1 minute, which it has reached or
+    soon reaches: Slurm ends it with TIMEOUT while the training waits with its handlers set).
+    Returns ``{experiment: (action, job id)}``. Event-driven: no fixed sleeps to race (a
+    short limit given at submission would race the job's start-up on a loaded machine)."""
     done: dict[str, tuple[str, str]] = {}
     end = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < end and len(done) < len(actions):
@@ -158,7 +161,11 @@ def drive_faults(cluster: Cluster, workdir: Path, proc, actions: dict[str, tuple
             job_id = cluster.running_job(rule)
             if job_id is None:
                 continue
-            cmd = ["scancel", job_id] if action == "scancel" else ["scontrol", "requeue", job_id]
+            cmd = {
+                "scancel": ["scancel", job_id],
+                "requeue": ["scontrol", "requeue", job_id],
+                "timelimit": ["scontrol", "update", f"JobId={job_id}", "TimeLimit=1"],
+            }[action]
             result = cluster.run(*cmd)
             assert result.returncode == 0, (cmd, result.stderr)
             done[experiment] = (action, job_id)
