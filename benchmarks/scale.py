@@ -202,13 +202,14 @@ def stage_predict(workdir: Path, args) -> dict:
     tic = time.perf_counter()
     if args.predict_pixels and args.predict_pixels < h * w:  # the first N pixels (row-major), extrapolated
         rows, cols = np.divmod(np.arange(args.predict_pixels, dtype=np.int64), w)
-        b = args.predict_batch
+        b = args.predict_batch or hs.prediction_batch(model)
         chunk = max(b, (64 * 2**20 // (81 * source.n_bands * 4)) // b * b)
         scene = hs.predict_pixels(model, source.pixels(rows, cols), chunk=chunk, batch_size=b)
     else:
-        scene = hs.predict_scene_streamed(model, source, batch_size=args.predict_batch)
+        scene = hs.predict_scene_streamed(model, source, batch_size=args.predict_batch or None)
     seconds = time.perf_counter() - tic
-    return {"items": int(scene.size), "seconds": seconds, "scene_pixels": h * w}
+    batch = args.predict_batch or hs.prediction_batch(model)
+    return {"items": int(scene.size), "seconds": seconds, "scene_pixels": h * w, "batch": batch}
 
 
 def small_scene():
@@ -308,7 +309,10 @@ def main(argv=None) -> None:
         parser.add_argument(f"--{key}", type=int)
     parser.add_argument("--train-fraction", type=float, default=0.1)
     parser.add_argument(
-        "--predict-batch", type=int, default=256, help="prediction batch (256: the pipeline's evaluation)"
+        "--predict-batch",
+        type=int,
+        default=0,
+        help="prediction batch (0: the pipeline's, sized by the model's activations: 64 at 220 bands)",
     )
     parser.add_argument(
         "--train-pixels",
@@ -390,11 +394,13 @@ def main(argv=None) -> None:
                 per_s=fig["items"] / seconds if seconds else float("nan"),
                 x_cube=fig["rss_mib"] / cube_mib,
             )
+            notes = [f"batch {fig['batch']}"] if "batch" in fig else []
             if fig.get("scene_pixels", fig["items"]) > fig["items"]:
-                fig["note"] = (
+                notes.append(
                     f"{fig['items']:,} of {fig['scene_pixels']:,}; all extrapolated: "
                     f"{fig['scene_pixels'] / fig['per_s']:.0f} s"
                 )
+            fig["note"] = "; ".join(notes)
             rows_out.append(fig)
             print(
                 f"  {name:<10} {fig['wall']:9.1f} s wall  {fig['items']:>10,} {'patches' if name in ('train', 'predict') else 'pixels':<8}"

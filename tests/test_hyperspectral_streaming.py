@@ -197,3 +197,38 @@ def test_streamed_fit_ends_with_the_in_memory_weights(tmp_path):
     test_pred = hs.predict_pixels(m1, source.pixels(rows, cols))
     old_pred = m1.predict(x_mem, batch_size=500, verbose=0).argmax(axis=1) + 1  # the old evaluation
     np.testing.assert_array_equal(test_pred, old_pred)
+
+
+def test_prediction_batch_is_sized_by_the_activations():
+    """The 3-D CNN's activations grow with the bands: 256 windows of 220 bands hold ~990 MB of
+    layer outputs (the first convolution alone 520 MB), so prediction uses smaller batches."""
+    big = hs.build_model(220, 16, compile_model=False)
+    per_window = hs.activation_bytes(big)
+    assert 7 * 7 * 216 * 48 * 4 < per_window < 4 * 2**20, per_window
+    assert hs.prediction_batch(big) == 64  # 64 x 3.9 MB <= 256 MiB < 128 x 3.9 MB
+    assert hs.prediction_batch(hs.build_model(200, 16, compile_model=False)) == 64
+    assert hs.prediction_batch(hs.build_model(103, 9, compile_model=False)) == 128
+    small = hs.build_model(40, 3, window=9, compile_model=False)
+    assert hs.prediction_batch(small) == hs.streaming.MAX_PREDICTION_BATCH
+    assert hs.prediction_batch(big, memory=per_window * 3) == 2  # a power of two, never above the budget
+    assert hs.prediction_batch(big, memory=1) == 1
+
+
+def test_predictions_do_not_depend_on_the_prediction_batch(tmp_path):
+    """The class map at the activation-sized batch is the one the old fixed batches gave."""
+    from dlrepro import training
+
+    training.set_determinism(3)
+    rng = np.random.default_rng(3)
+    cube = rng.normal(size=(12, 10, 40)).astype(np.float32)
+    source = hs.PatchSource(cube, 9, "constant")
+    model = hs.build_model(40, 4, window=9, compile_model=False)
+    rows, cols = np.divmod(np.arange(120), 10)
+    labels = {
+        b: hs.predict_pixels(model, source.pixels(rows, cols), chunk=48, batch_size=b) for b in (7, 16, 500)
+    }
+    labels["auto"] = hs.predict_pixels(model, source.pixels(rows, cols))
+    for b, got in labels.items():
+        np.testing.assert_array_equal(got, labels[500], err_msg=f"batch {b}")
+    scene = hs.predict_scene_streamed(model, source, batch_size=8, chunk=24)
+    np.testing.assert_array_equal(scene.ravel(), labels[500])

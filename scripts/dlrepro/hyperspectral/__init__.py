@@ -69,11 +69,13 @@ from .splits import disjoint_split, make_split, random_split, split_dataset, tra
 from .streaming import (
     PatchArray,
     PatchSource,
+    activation_bytes,
     blockwise_stats,
     normalise_blockwise,
     patch_index_dataset,
     predict_pixels,
     predict_scene_streamed,
+    prediction_batch,
     window_padding,
 )
 from .synthetic import synthetic_scene, write_embedded, write_erdas_gis, write_spc, write_synthetic
@@ -85,7 +87,9 @@ __all__ = [
     "blockwise_stats",
     "normalise_blockwise",
     "patch_index_dataset",
+    "activation_bytes",
     "predict_pixels",
+    "prediction_batch",
     "predict_scene_streamed",
     "window_padding",
     "ALL_BANDS",
