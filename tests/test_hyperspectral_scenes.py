@@ -224,7 +224,7 @@ def test_reproduction_never_judges_another_scene_against_the_lecture():
     from dlrepro.report import _group_runs
 
     out = _group_runs({"indian_pines": [_run(scene="salinas", source_label="real")]})
-    assert ("indian_pines", ("random",)) not in out and ("indian_pines", ("random, scene salinas",)) in out
+    assert ("indian_pines", ("random",)) not in out and ("indian_pines", ("scene salinas, random",)) in out
 
 
 def test_readme_scene_example_is_a_valid_configuration():

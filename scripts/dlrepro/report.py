@@ -235,7 +235,7 @@ def _group_runs(runs: dict) -> dict[tuple, Measured]:
     for run in runs.get("indian_pines", []):
         scene = run.get("scene", "indian_pines")
         # another scene is never compared with the lecture's Indian Pines figure: a row of its own
-        key = (run["split"],) if scene == "indian_pines" else (f"{run['split']}, scene {scene}",)
+        key = (run["split"],) if scene == "indian_pines" else (f"scene {scene}, {run['split']}",)
         add("indian_pines", key, run["accuracy"], run)
         gt = run.get("ground_truth")
         detail = f"{str(gt).upper()} ground truth (lecture: Purdue)"
