@@ -199,17 +199,16 @@ def stage_predict(workdir: Path, args) -> dict:
     index = open_netcdf(workdir / "patch_index.nc")
     source = hs.PatchSource.from_netcdf(workdir / "normalised.nc", *hs.window_padding(index))
     h, w = source.shape[:2]
+    b = args.predict_batch or hs.prediction_batch(model)
     tic = time.perf_counter()
     if args.predict_pixels and args.predict_pixels < h * w:  # the first N pixels (row-major), extrapolated
         rows, cols = np.divmod(np.arange(args.predict_pixels, dtype=np.int64), w)
-        b = args.predict_batch or hs.prediction_batch(model)
         chunk = max(b, (64 * 2**20 // (81 * source.n_bands * 4)) // b * b)
         scene = hs.predict_pixels(model, source.pixels(rows, cols), chunk=chunk, batch_size=b)
     else:
-        scene = hs.predict_scene_streamed(model, source, batch_size=args.predict_batch or None)
+        scene = hs.predict_scene_streamed(model, source, batch_size=b)
     seconds = time.perf_counter() - tic
-    batch = args.predict_batch or hs.prediction_batch(model)
-    return {"items": int(scene.size), "seconds": seconds, "scene_pixels": h * w, "batch": batch}
+    return {"items": int(scene.size), "seconds": seconds, "scene_pixels": h * w, "batch": b}
 
 
 def small_scene():
