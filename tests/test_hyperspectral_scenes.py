@@ -216,8 +216,12 @@ def test_another_scene_gets_no_lecture_figure_and_says_its_scene():
     df, notes = hs.indian_pines_table([_run(scene="my_pavia")])
     assert df.loc[0, "scene"] == "my_pavia" and df.loc[0, "lecture_oa"] is None
     assert any("not the lecture's Indian Pines scene" in n for n in notes)
-    default, _ = hs.indian_pines_table([_run()])
+    # the lecture's, the disjoint split's and the EHU cube's notes say nothing about this scene
+    assert not any(n.startswith(("Lecture:", "disjoint: spatially", "bands 200")) for n in notes), notes
+    default, default_notes = hs.indian_pines_table([_run(bands=200), _run("disjoint", bands=200)])
     assert "scene" not in default.columns and default.loc[0, "lecture_oa"] is not None
+    marks = ("Lecture: OA", "disjoint: spatially", "bands 200: the EHU")
+    assert [m for m in marks if any(n.startswith(m) for n in default_notes)] == list(marks), default_notes
 
 
 def test_reproduction_never_judges_another_scene_against_the_lecture():
@@ -225,6 +229,18 @@ def test_reproduction_never_judges_another_scene_against_the_lecture():
 
     out = _group_runs({"indian_pines": [_run(scene="salinas", source_label="real")]})
     assert ("indian_pines", ("random",)) not in out and ("indian_pines", ("scene salinas, random",)) in out
+
+
+def test_lecture_figure_of_another_scene_says_which_scene_is_configured():
+    from dlrepro.report import reproduction_table
+
+    on = {"mnist": False, "sentiment": False, "indian_pines": True}
+    df, _ = reproduction_table({"indian_pines": [_run(scene="salinas")]}, {}, on)
+    lecture = df[(df.experiment == "Indian Pines") & (df.lecture_pct.notna())]
+    assert lecture.ours_pct.tolist() == ["not run (scene salinas configured)"], lecture.ours_pct.tolist()
+    df, _ = reproduction_table({"indian_pines": []}, {}, on)
+    lecture = df[(df.experiment == "Indian Pines") & (df.lecture_pct.notna())]
+    assert lecture.ours_pct.tolist() == ["not run (not in the configuration)"]
 
 
 def test_readme_scene_example_is_a_valid_configuration():

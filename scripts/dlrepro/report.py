@@ -313,10 +313,16 @@ def _pct(value, digits=2):
 
 
 def build_row(
-    fig: Figure, measured: Measured | None, tolerances: dict, enabled: bool, unavailable: str | None = None
+    fig: Figure,
+    measured: Measured | None,
+    tolerances: dict,
+    enabled: bool,
+    unavailable: str | None = None,
+    not_configured: str = "not in the configuration",
 ) -> dict:
     """One row of the reproduction table (CSV columns); ``unavailable``: why the experiment's
-    data could not be had (its rows say "not run — data unavailable" with that reason)."""
+    data could not be had (its rows say "not run — data unavailable" with that reason);
+    ``not_configured``: why an enabled experiment has no run for this figure."""
     tol = tolerances.get(fig.tolerance) if fig.tolerance else None
     row = {
         "section": fig.section,
@@ -328,7 +334,7 @@ def build_row(
         "tolerance_pts": tol,
     }
     if measured is None or not measured.values:
-        reason = f"experiments.{fig.experiment}: false" if not enabled else "not in the configuration"
+        reason = f"experiments.{fig.experiment}: false" if not enabled else not_configured
         ours = f"{NOT_RUN} ({reason})"
         if enabled and unavailable:
             ours = f"{UNAVAILABLE}: {unavailable}"
@@ -387,6 +393,10 @@ def reproduction_table(runs: dict, tolerances: dict, enabled: dict, unavailable:
     figures = lecture_figures()
     beyond = beyond_figures()
     figures += beyond + extra_figures(measured, figures + beyond)
+    scenes = sorted(
+        {r["scene"] for r in runs.get("indian_pines", []) if r.get("scene", "indian_pines") != "indian_pines"}
+    )
+    not_configured = {"indian_pines": f"scene {', '.join(scenes)} configured"} if scenes else {}
     rows = [
         build_row(
             f,
@@ -394,6 +404,7 @@ def reproduction_table(runs: dict, tolerances: dict, enabled: dict, unavailable:
             tolerances,
             bool(enabled.get(f.experiment)),
             row_reason.get(f.experiment),
+            not_configured.get(f.experiment, "not in the configuration"),
         )
         for f in figures
     ]
