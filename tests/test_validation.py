@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import logging
 import re
 
@@ -512,7 +513,8 @@ def test_user_si650_file_through_the_workflow(workflow, tmp_path):
     proc = snakemake(workflow, *args, *user)
     assert proc.returncode != 0
     assert (
-        "resources/si650/training.txt: only class 1 (positive): 3 in 3 label(s); a classifier needs at least two classes"
+        "ERROR: resources/si650/training.txt: only class 1 (positive): 3 in 3 label(s); a classifier needs at least "
+        f"two classes (resources/si650/training.txt is the copy of your file {own}, config datasets.si650.path)\n"
     ) in proc.stdout + proc.stderr
     assert not (workflow / target).exists()
 
@@ -522,6 +524,24 @@ def test_user_si650_file_through_the_workflow(workflow, tmp_path):
     assert tokens["source_label"] == "user" and tokens["source"] == "user"
     assert tokens["raw_sha256"] == sha(own.read_bytes())
     assert tokens["records"]["label"] == [1, 0, 1, 0]
+
+
+def test_errors_about_a_copied_user_file_name_the_original(tmp_path):
+    from dlrepro.runner import with_user_origin
+
+    dest = tmp_path / "resources" / "si650"
+    dest.mkdir(parents=True)
+    files = {
+        "training.txt": {"via": "user", "origin": "/home/me/reviews.tsv"},
+        "other.txt": {"via": "mirror"},
+    }
+    (dest / "manifest.json").write_text(json.dumps({"dataset": "si650", "files": files}))
+    copy = dest / "training.txt"
+    assert with_user_origin(f"{copy}: line 2: bad") == (
+        f"{copy}: line 2: bad ({copy} is the copy of your file /home/me/reviews.tsv, config datasets.si650.path)"
+    )
+    for message in (f"{dest / 'other.txt'}: bad", f"{tmp_path / 'x.txt'}: bad", "no path here"):
+        assert with_user_origin(message) == message
 
 
 def test_refusal_offers_user_data_only_where_it_exists(tmp_path):

@@ -107,7 +107,7 @@ def run(main: Callable, snakemake) -> None:
         else:
             main(snakemake, logger)
     except DlReproError as exc:
-        _fail(logger, str(exc))
+        _fail(logger, with_user_origin(str(exc)))
     except Exception as exc:
         error = output_error(_first_output(snakemake), exc) if isinstance(exc, OSError) else None
         if error is not None:
@@ -122,6 +122,24 @@ def run(main: Callable, snakemake) -> None:
             handler.close()
         logger.handlers.clear()
         attempts_path(log_path).unlink(missing_ok=True)
+
+
+def with_user_origin(message: str) -> str:
+    """``message`` with, when it begins with the path of a copied user file
+    (``resources/<dataset>/<name>`` whose manifest says ``via: user``), the file it copies:
+    the user edits their own file, not the copy."""
+    import json
+
+    path = Path(message.split(": ", 1)[0])
+    try:
+        manifest = json.loads((path.parent / "manifest.json").read_text())
+        entry = manifest["files"][path.name]
+    except (OSError, ValueError, KeyError, TypeError):
+        return message
+    if entry.get("via") != "user" or not entry.get("origin"):
+        return message
+    key = f"datasets.{manifest.get('dataset', path.parent.name)}.path"
+    return f"{message} ({path} is the copy of your file {entry['origin']}, config {key})"
 
 
 def _first_output(snakemake) -> str:
