@@ -53,6 +53,13 @@ def build():
                   metrics=["accuracy"])
     return model
 
+if os.environ.get("TF_CONFIG") and training.cluster.is_chief():
+    # a slow shared file system: the chief's checkpoints land 2 s late, so the other worker
+    # reaches its next fit first (the resume below then needs fit's barrier)
+    import time
+    _write = training._checkpoint
+    training._checkpoint = lambda *a, **k: (time.sleep(2), _write(*a, **k))[1]
+
 rng = np.random.default_rng(0)
 x = rng.normal(size=(512, 8)).astype("float32")
 y = np.eye(3, dtype="float32")[(x[:, 0] > 0).astype(int) + (x[:, 1] > 0)]
@@ -67,6 +74,12 @@ if os.environ.get("TF_CONFIG"):
     resumed, history_resumed = training.fit(build, x, y, workdir=f"{shared}/run-resumed", **kw)
     out["resumed"] = [w.tolist() for w in resumed.get_weights()]
     out["history_resumed"] = history_resumed
+    # the chief sees its checkpoint of epoch 2, the other worker an empty directory: both refuse
+    mine = "run-full" if training.cluster.is_chief() else "run-elsewhere"
+    try:
+        training.fit(build, x, y, workdir=f"{shared}/{mine}", **kw)
+    except training.DlReproError as exc:
+        out["mismatch"] = str(exc)
 with open(sys.argv[1], "w") as fh:
     json.dump(out, fh)
 """
@@ -331,3 +344,18 @@ def test_the_keras_patch_targets_exist_and_single_worker_is_untouched():
     with keras_multiworker.patched(tf.distribute.get_strategy()):
         assert (trainer.TensorFlowTrainer._maybe_symbolic_build, trainer.reduce_per_replica) == before
     assert not keras_multiworker.is_multi_worker(tf.distribute.get_strategy())
+
+
+def test_workers_that_see_different_checkpoints_refuse_to_start(runs):
+    """A worker that cannot see the chief's checkpoint (no shared file system) would resume
+    from another epoch and run other collectives: every worker refuses with one line instead."""
+    w0, w1 = runs.results["worker0"], runs.results["worker1"]
+    shared = runs.dirs["shared"]
+    assert w0["mismatch"] == (
+        f"{shared}/run-full: worker 0 finds a checkpoint after epoch 2 there, the other workers do not all find the same; "
+        "every worker must see the chief's checkpoint directory (a shared file system; docs/multinode.md)"
+    )
+    assert w1["mismatch"] == (
+        f"{shared}/run-elsewhere: worker 1 finds no checkpoint there, the other workers do not all find the same; "
+        "every worker must see the chief's checkpoint directory (a shared file system; docs/multinode.md)"
+    )

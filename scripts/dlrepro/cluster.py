@@ -289,6 +289,17 @@ def any_worker(strategy, flags: list[bool]) -> list[bool]:
     return [bool(v > 0) for v in total.numpy()]
 
 
+def same_on_every_worker(strategy, value: int) -> bool:
+    """Whether every worker passed the same ``value`` (a collective op every worker calls,
+    so it is also a barrier: no worker returns before all have reached it)."""
+    import tensorflow as tf
+
+    v = float(value)
+    local = tf.constant([v, v * v, 1.0], dtype=tf.float64)
+    total, squares, n = strategy.reduce("SUM", strategy.run(lambda: tf.identity(local)), axis=None).numpy()
+    return bool(n * squares == total * total)  # Cauchy-Schwarz: equality iff all values equal
+
+
 # ------------------------------------------------------------------ Snakemake launch
 
 

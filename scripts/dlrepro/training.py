@@ -414,7 +414,17 @@ def fit(
     if precision != "float32":
         fingerprint["precision"] = precision
     fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
+    if multi:  # a barrier: the chief has finished writing its last checkpoint before anyone reads
+        cluster.any_worker(strategy, [False])
     state = _load_state(workdir, fingerprint, logger)
+    if multi and not cluster.same_on_every_worker(strategy, 0 if state is None else int(state["epoch"])):
+        # workers resuming from different epochs would run different collectives and hang or fail
+        raise DlReproError(
+            f"{workdir}: worker {cluster.task_rank()} finds "
+            + (f"a checkpoint after epoch {state['epoch']}" if state else "no checkpoint")
+            + " there, the other workers do not all find the same; every worker must see the chief's checkpoint directory"
+            " (a shared file system; docs/multinode.md)"
+        )
     with strategy.scope():
         if state is None:
             model = build_model()
