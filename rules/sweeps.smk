@@ -226,7 +226,7 @@ rule table_sweep:
         ),
         md="results/tables/sweep_{sweep}.md",
         plot=report(
-            "results/plots/sweeps/{sweep}.png",
+            "results/tables/sweep_{sweep}.png",
             caption="../report/sweep_plot.rst",
             category="Sweeps",
             subcategory="{sweep}",

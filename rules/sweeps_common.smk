@@ -145,7 +145,7 @@ def _sweep_outputs(name):
     return [
         f"results/tables/sweep_{name}.csv",
         f"results/tables/sweep_{name}.md",
-        f"results/plots/sweeps/{name}.png",
+        f"results/tables/sweep_{name}.png",
     ]
 
 

@@ -393,7 +393,7 @@ def test_tiny_run_compares_the_sweep_points(tiny_run):
         assert mean_pct == pytest.approx(mean, abs=1e-3)
     md = (tiny_run / "results/tables/sweep_tiny_optimizer.md").read_text()
     assert "no reproduction" in md and "Provenance: commit" in md
-    png = tiny_run / "results/plots/sweeps/tiny_optimizer.png"
+    png = tiny_run / "results/tables/sweep_tiny_optimizer.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
 
 
