@@ -302,9 +302,10 @@ def data_summary():
             lines.append(f"  {name}: NOT RUN - data unavailable: {status['reason']}")
             continue
         manifest = _manifest_of(dataset, status)
-        label = manifest.get("label") or status.get("label")
+        label = manifest.get("label")
+        # no fetch in this directory: nothing of this run was computed from it
         if not label:
-            lines.append(f"  {name}: data not fetched yet")
+            lines.append(f"  {name}: no data fetched here (not used by this run)")
             continue
         what = WHAT_DATA.get(label, f"{label} data (not a reproduction)")
         text = f"  {name}: {what}, source {manifest.get('source', '?')}"
@@ -317,8 +318,10 @@ def data_summary():
 def print_data_summary():
     """The end-of-run summary (onsuccess / onerror in the Snakefile)."""
     lines = data_summary()
+    table = "results/tables/reproduction.md"
     print(
-        "\nData used by this run (reproduction table: results/tables/reproduction.md):",
+        "\nData used by this run"
+        + (f" (reproduction table: {table}):" if os.path.exists(table) else ":"),
         *lines,
         "  (after adding data_mirror or Kaggle credentials, rerun with -R data_status)",
         sep="\n",

@@ -83,6 +83,21 @@ def test_corrupted_download_is_rejected(workflow, tmp_path):
     assert not (workflow / "resources/mnist/t10k-labels-idx1-ubyte.gz").exists()
 
 
+def test_end_of_run_summary_names_only_the_data_this_run_fetched(workflow):
+    """A run that fetched MNIST only: the others are not claimed as used (no 'REAL ... source ?'),
+    and no reproduction table is pointed to when there is none."""
+    proc = snakemake(workflow, "--profile", "profiles/tiny", "resources/mnist/manifest.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = proc.stderr[proc.stderr.rindex("Data used by this run") :].splitlines()
+    manifest = json.loads((workflow / "resources/mnist/manifest.json").read_text())
+    assert summary[:4] == [
+        "Data used by this run:",
+        f"  MNIST: {manifest['label']} data (not a reproduction), source {manifest['source']}",
+        "  SI650 sentiment: no data fetched here (not used by this run)",
+        "  Indian Pines: no data fetched here (not used by this run)",
+    ]
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
