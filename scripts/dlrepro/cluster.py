@@ -280,23 +280,29 @@ def is_chief() -> bool:
     return bool(_STRATEGY.extended.should_checkpoint)
 
 
-def any_worker(strategy, flags: list[bool]) -> list[bool]:
-    """For each flag: is it set on at least one worker (a collective op every worker calls)."""
+def _sum_over_replicas(strategy, values: list[float], dtype: str = "float32"):
+    """``values`` summed over every replica of every worker: a collective op every worker calls,
+    so also a barrier (no worker returns before all have reached it)."""
     import tensorflow as tf
 
-    local = tf.constant([1.0 if f else 0.0 for f in flags])
-    total = strategy.reduce("SUM", strategy.run(lambda: tf.identity(local)), axis=None)
-    return [bool(v > 0) for v in total.numpy()]
+    local = tf.constant(values, dtype=dtype)
+    return strategy.reduce("SUM", strategy.run(lambda: tf.identity(local)), axis=None).numpy()
+
+
+def barrier(strategy) -> None:
+    """Wait until every worker has reached this point."""
+    _sum_over_replicas(strategy, [0.0])
+
+
+def any_worker(strategy, flags: list[bool]) -> list[bool]:
+    """For each flag: is it set on at least one worker (a collective op every worker calls)."""
+    return [bool(v > 0) for v in _sum_over_replicas(strategy, [1.0 if f else 0.0 for f in flags])]
 
 
 def same_on_every_worker(strategy, value: int) -> bool:
-    """Whether every worker passed the same ``value`` (a collective op every worker calls,
-    so it is also a barrier: no worker returns before all have reached it)."""
-    import tensorflow as tf
-
+    """Whether every worker passed the same ``value`` (a collective op, so also a barrier)."""
     v = float(value)
-    local = tf.constant([v, v * v, 1.0], dtype=tf.float64)
-    total, squares, n = strategy.reduce("SUM", strategy.run(lambda: tf.identity(local)), axis=None).numpy()
+    total, squares, n = _sum_over_replicas(strategy, [v, v * v, 1.0], dtype="float64")
     return bool(n * squares == total * total)  # Cauchy-Schwarz: equality iff all values equal
 
 

@@ -414,8 +414,8 @@ def fit(
     if precision != "float32":
         fingerprint["precision"] = precision
     fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
-    if multi:  # a barrier: the chief has finished writing its last checkpoint before anyone reads
-        cluster.any_worker(strategy, [False])
+    if multi:  # the chief has finished writing its last checkpoint before anyone reads
+        cluster.barrier(strategy)
     state = _load_state(workdir, fingerprint, logger)
     if multi and not cluster.same_on_every_worker(strategy, 0 if state is None else int(state["epoch"])):
         # workers resuming from different epochs would run different collectives and hang or fail
