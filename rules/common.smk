@@ -7,7 +7,12 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from dlrepro.config import check_config, check_user_paths, coerce_config  # noqa: E402
+from dlrepro.config import (  # noqa: E402
+    check_config,
+    check_user_paths,
+    coerce_config,
+    config_sources,
+)
 from dlrepro.datasets import (  # noqa: E402
     EXPERIMENT_DATASETS,
     STAND_IN_FALLBACK,
@@ -27,7 +32,7 @@ SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 try:
     # --config values arrive as strings (seeds=[1,2] -> ["1", "2"]): typed per the schema
     coerce_config(config, SCHEMA)
-    check_config(config, SCHEMA)
+    check_config(config, SCHEMA, config_sources(workflow))  # names the file / --config
     check_user_paths(config)
     check_scene_config(config)
 except ConfigError as exc:

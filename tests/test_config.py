@@ -178,4 +178,88 @@ def test_command_line_override_bad_element_is_named(workflow):
     proc = snakemake(workflow, "-n", "--config", "seeds=[1,x]")
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
-    assert "Invalid configuration: invalid config key 'seeds.1': 'x' is not of type 'integer'" in out
+    assert (
+        "Invalid configuration: invalid config key 'seeds.1': 'x' is not of type 'integer' (given with --config)"
+        in out
+    )
+
+
+# --------------------------------------------------------------------------- what is expected, and where
+
+
+def test_any_of_says_what_is_expected():
+    config = _config()
+    config["mnist"]["seeds"] = "3"  # --config 'mnist={seeds: "3"}'
+    coerce_config(config, SCHEMA)
+    with pytest.raises(ConfigError) as err:
+        check_config(config, SCHEMA)
+    assert str(err.value) == (
+        "invalid config key 'mnist.seeds': '3' is not accepted here; expected a non-empty list of "
+        "distinct integers >= 0 like [1, 2, 3], or null"
+    )
+
+
+def test_several_types_say_what_is_expected():
+    config = _config()
+    config["max_epochs"] = "x"
+    with pytest.raises(ConfigError, match=r"'x' is not accepted here; expected an integer >= 1, or null$"):
+        check_config(config, SCHEMA)
+
+
+def test_even_window_says_odd():
+    config = _config()
+    config["indian_pines"]["window"] = 4
+    with pytest.raises(ConfigError, match=r"'indian_pines.window': 4 is even; expected an odd number$"):
+        check_config(config, SCHEMA)
+
+
+def test_describe_schema_forms():
+    from dlrepro.config import describe, load_schema
+
+    root = load_schema(SCHEMA)
+    assert (
+        describe(root["properties"]["seeds"], root)
+        == "a non-empty list of distinct integers >= 0 like [1, 2, 3]"
+    )
+    assert describe({"type": ["string", "null"], "minLength": 1}) == "a non-empty string, or null"
+    assert describe({"enum": ["global", "per_band"]}) == "one of global, per_band"
+    assert describe({"type": "number", "exclusiveMinimum": 0}) == "a number > 0"
+
+
+def test_message_names_the_file_or_command_line_that_set_the_key(tmp_path):
+    from dlrepro.config import origin
+
+    config = _config()
+    config["mnist"]["sedes"] = [1]
+    sources = [("config.yaml", _config()), ("my.yaml", {"mnist": {"sedes": [1]}})]
+    with pytest.raises(ConfigError, match=r"^unknown config key 'mnist.sedes' in my.yaml \(allowed here: "):
+        check_config(config, SCHEMA, sources)
+    config = _config()
+    config["seeds"] = [1, "x"]
+    sources = [("config.yaml", _config()), ("--config", {"seeds": [1, "x"]})]
+    with pytest.raises(ConfigError) as err:
+        check_config(config, SCHEMA, sources)
+    assert (
+        str(err.value) == "invalid config key 'seeds.1': 'x' is not of type 'integer' (given with --config)"
+    )
+    # the last source that sets the key wins; a key nobody set (a default) names none
+    assert origin(["seeds"], [("a.yaml", {"seeds": [1]}), ("b.yaml", {"seeds": [2]})]) == "b.yaml"
+    assert origin(["max_epochs"], [("a.yaml", {"seeds": [1]})]) is None
+
+
+def test_configfile_typo_names_the_file(workflow):
+    """A typo in a --configfile: the one line names that file (dry run of the workflow)."""
+    from conftest import snakemake
+
+    typo = workflow / "my-config.yaml"
+    typo.write_text("mnist:\n  sedes: [1]\n")
+    proc = snakemake(workflow, "-n", "--configfile", str(typo))
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "Invalid configuration: unknown config key 'mnist.sedes' in my-config.yaml (allowed here: " in out
+    proc = snakemake(workflow, "-n", "--config", 'mnist={seeds: "3"}')
+    assert proc.returncode != 0
+    assert (
+        "Invalid configuration: invalid config key 'mnist.seeds': '3' is not accepted here; expected a "
+        "non-empty list of distinct integers >= 0 like [1, 2, 3], or null (given with --config)"
+    ) in proc.stdout + proc.stderr

@@ -193,8 +193,13 @@ def _duplicate(error) -> str | None:
     return None
 
 
-def check_config(config: dict, schema_path: str | Path) -> None:
-    """Raise :class:`ConfigError` with one line for the most relevant schema violation."""
+def check_config(config: dict, schema_path: str | Path, sources=None) -> None:
+    """Raise :class:`ConfigError` with one line for the most relevant schema violation.
+
+    ``sources``: where the config came from, lowest precedence first, as ``(name, mapping)``
+    pairs (:func:`config_sources`: the config files, then ``--config``); the line names the
+    last one that sets the offending key (``in my-config.yaml``, ``given with --config``).
+    """
     import jsonschema
 
     schema = load_schema(schema_path)
@@ -203,21 +208,198 @@ def check_config(config: dict, schema_path: str | Path) -> None:
     if not errors:
         return
     error = _first_sibling(jsonschema.exceptions.best_match(errors), errors)
+    path = list(error.absolute_path)
     # an unknown key is reported by its own name, with the allowed ones
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted((error.schema.get("properties") or {}).keys())
         unknown = sorted(set(error.instance) - set(allowed))
         if unknown and allowed:
-            key = _key([*error.absolute_path, unknown[0]])
-            raise ConfigError(f"unknown config key {key!r} (allowed here: {', '.join(allowed)})")
+            path = [*path, unknown[0]]
+            where = origin(path, sources)
+            where = ("given with --config" if where == "--config" else f"in {where}") if where else ""
+            raise ConfigError(
+                f"unknown config key {_key(path)!r}{' ' + where if where else ''} "
+                f"(allowed here: {', '.join(allowed)})"
+            )
+    suffix = _origin_suffix(path, sources)
     if error.validator == "uniqueItems" and _duplicate(error):
-        raise ConfigError(_duplicate(error))
+        raise ConfigError(_duplicate(error) + suffix)
     if error.validator == "propertyNames":
-        raise ConfigError(f"config key {_key(error.absolute_path)!r}: {error.message}")
-    message = error.message.splitlines()[0]
+        raise ConfigError(f"config key {_key(path)!r}: {error.message}{suffix}")
+    if error.validator in ("anyOf", "oneOf") or (
+        error.validator == "type" and isinstance(error.validator_value, list)
+    ):
+        # jsonschema says "... is not valid under any of the given schemas": say what is
+        message = f"{error.instance!r} is not accepted here; expected {describe(error.schema, schema)}"
+    elif error.validator == "not" and error.validator_value == {"multipleOf": 2}:
+        message = f"{error.instance!r} is even; expected an odd number"
+    else:
+        message = error.message.splitlines()[0]
     if len(message) > 200:
         message = message[:200] + "..."
-    raise ConfigError(f"invalid config key {_key(error.absolute_path)!r}: {message}")
+    raise ConfigError(f"invalid config key {_key(path)!r}: {message}{suffix}")
+
+
+# ----------------------------------------------------------------------------- what is expected
+
+
+def _number(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _bounds(schema: dict) -> str:
+    parts = []
+    for keyword, sign in (
+        ("minimum", ">="),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "<="),
+        ("exclusiveMaximum", "<"),
+    ):
+        if isinstance(schema.get(keyword), (int, float)) and not isinstance(schema.get(keyword), bool):
+            parts.append(f"{sign} {_number(schema[keyword])}")
+    return " and ".join(parts)
+
+
+_PLURAL = {"integer": "integers", "number": "numbers", "string": "strings", "boolean": "booleans"}
+
+
+def _describe_type(kind: str, schema: dict, root: dict) -> str:
+    if kind == "null":
+        return "null"
+    if kind == "boolean":
+        return "true or false"
+    if kind in ("integer", "number"):
+        bounds = _bounds(schema)
+        return f"{'an integer' if kind == 'integer' else 'a number'}{' ' + bounds if bounds else ''}"
+    if kind == "string":
+        return "a non-empty string" if schema.get("minLength", 0) >= 1 else "a string"
+    if kind == "array":
+        items = _resolve(schema.get("items") or {}, root)
+        item_type = items.get("type") if isinstance(items.get("type"), str) else None
+        adjectives = ["distinct"] if schema.get("uniqueItems") else []
+        if item_type in _PLURAL and "enum" not in items:
+            bounds = _bounds(items)
+            what = f"{' '.join(adjectives + [_PLURAL[item_type]])}{' ' + bounds if bounds else ''}"
+        elif items:
+            what = f"{' '.join(adjectives + ['items'])}, each {describe(items, root)}"
+        else:
+            what = " ".join(adjectives + ["items"])
+        text = f"{'a non-empty' if schema.get('minItems') == 1 else 'a'} list of {what}"
+        if item_type == "integer" and "enum" not in items:
+            start = max(1, int(items.get("minimum", 1)))
+            text += f" like [{start}, {start + 1}, {start + 2}]"
+        return text
+    if kind == "object":
+        keys = sorted((schema.get("properties") or {}).keys())
+        return f"a mapping (keys: {', '.join(keys)})" if keys else "a mapping"
+    return kind
+
+
+def describe(schema, root: dict | None = None) -> str:
+    """What a (sub)schema accepts, in words: ``a list of distinct integers >= 0 like [1, 2, 3],
+    or null`` (``anyOf``/``oneOf`` branches joined by "or"; local ``$ref`` resolved)."""
+    root = root if root is not None else (schema if isinstance(schema, dict) else {})
+    schema = _resolve(schema, root)
+    branches = (schema.get("anyOf") or []) + (schema.get("oneOf") or [])
+    if branches:
+        texts = list(dict.fromkeys(describe(branch, root) for branch in branches))
+        # null last: "a list ..., or null"
+        texts.sort(key=lambda t: t == "null")
+        return ", or ".join(texts)
+    if "enum" in schema:
+        return "one of " + ", ".join(_yaml_scalar(v) for v in schema["enum"])
+    if "const" in schema:
+        return _yaml_scalar(schema["const"])
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    if not kinds:
+        if "properties" in schema or "additionalProperties" in schema:
+            kinds = ["object"]
+        elif "items" in schema:
+            kinds = ["array"]
+        else:
+            return "a value of another form"
+    texts = [_describe_type(kind, schema, root) for kind in kinds]
+    texts.sort(key=lambda t: t == "null")
+    return ", or ".join(texts)
+
+
+def _yaml_scalar(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# ----------------------------------------------------------------------------- where a key was set
+
+
+def _has_path(mapping, path) -> bool:
+    from collections.abc import Mapping
+
+    node = mapping
+    for part in path:
+        if isinstance(part, int):
+            return isinstance(node, list)  # a list is replaced whole: its owner set the element
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def origin(path, sources) -> str | None:
+    """The name of the last source (highest precedence) that sets the key ``path``."""
+    found = None
+    for name, mapping in sources or []:
+        if path and _has_path(mapping, path):
+            found = name
+    return found
+
+
+def _origin_suffix(path, sources) -> str:
+    where = origin(path, sources)
+    if where is None:
+        return ""
+    return " (given with --config)" if where == "--config" else f" (in {where})"
+
+
+def config_sources(workflow) -> list[tuple[str, dict]]:
+    """Where a Snakemake run's config came from, lowest precedence first: the Snakefile's
+    ``configfile``, each ``--configfile`` (a profile's too), then ``--config`` (named so).
+    Files are named as given, or relative to the working directory when inside it."""
+    import os
+
+    import yaml
+
+    def name(path) -> str:
+        path = Path(path)
+        if path.is_absolute():
+            try:
+                return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+            except ValueError:
+                return str(path)
+        return str(path)
+
+    def load(path) -> dict:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return yaml.safe_load(fh) or {}
+        except (OSError, yaml.YAMLError):
+            return {}
+
+    try:
+        settings = workflow.config_settings
+        cli = [Path(p).absolute() for p in settings.configfiles or []]
+        files = [Path(p) for p in workflow.configfiles]
+        command_line = dict(settings.config or {})
+    except Exception:  # another Snakemake: the message just names no file
+        return []
+    sources = [(name(p), load(p)) for p in files if p.absolute() not in cli]
+    sources += [(name(p), load(p)) for p in cli]
+    if command_line:
+        sources.append(("--config", command_line))
+    return sources
 
 
 # ----------------------------------------------------------------------------- own data
