@@ -1,6 +1,6 @@
 """Normalise the Indian Pines cube (global or per-band mean/std) to float32 NetCDF."""
 
-from dlrepro.hyperspectral import normalise_blockwise
+from dlrepro.hyperspectral import blockwise_stats, check_spread, normalise_blockwise
 from dlrepro.io import open_netcdf, write_netcdf
 from dlrepro.lecture import INDIAN_PINES
 from dlrepro.runner import run
@@ -9,7 +9,11 @@ from dlrepro.runner import run
 def main(snakemake, log):
     cube = open_netcdf(snakemake.input[0])
     mode = snakemake.params.mode
-    values, mean, std = normalise_blockwise(cube.radiance.values, mode)  # float64 stats block by block
+    stats = blockwise_stats(cube.radiance.values, mode)  # float64, block by block
+    raw = cube.attrs.get("cube_file")
+    where = f"{snakemake.input[0]}" + (f" (cube file {raw})" if raw else "")
+    check_spread(*stats, mode, where, cube.band.values, cube.attrs.get("scene"))  # names the bands
+    values, mean, std = normalise_blockwise(cube.radiance.values, mode, stats=stats)
     ds = cube.drop_vars("radiance")  # the raw cube is not kept beside the float32 one
     ds["radiance"] = (("y", "x", "band"), values)
     ds["radiance"].attrs.update(long_name=f"radiance normalised ({mode} mean/std)", units="1")

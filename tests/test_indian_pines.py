@@ -128,6 +128,30 @@ def test_normalisation_global_and_per_band():
     np.testing.assert_allclose(out.mean(axis=(0, 1)), 0.0, atol=1e-5)
 
 
+def test_constant_band_named_with_file_band_and_config_key():
+    cube = np.random.default_rng(1).integers(900, 9000, size=(6, 7, 5)).astype(np.uint16)
+    cube[:, :, 3] = 1000
+    with pytest.raises(DataError) as err:
+        hs.normalise(cube, "per_band", where="cube.nc (cube file mine.npy)", bands=np.arange(11, 16))
+    assert str(err.value) == (
+        "cube.nc (cube file mine.npy): band index 3 (band number 14) of 5 constant (every pixel 1000); "
+        "config key indian_pines.normalisation: per_band divides each band by its standard deviation, "
+        "which is zero there; expected every band to vary - remove the band(s) from the cube file, or set "
+        "config key indian_pines.normalisation: global"
+    )
+    cube[:, :, 0] = 7
+    with pytest.raises(
+        DataError, match=r"band indices 0, 3 \(band numbers 1, 4\) of 5 constant \(every pixel 7, 1000\)"
+    ):
+        hs.check_spread(*hs.normalisation_stats(cube, "per_band"), "per_band", "c.nc", np.arange(1, 6))
+    with pytest.raises(DataError, match=r"scenes.salinas.drop_bands"):
+        hs.check_spread(*hs.normalisation_stats(cube, "per_band"), "per_band", "c.nc", None, "salinas")
+    with pytest.raises(
+        DataError, match=r"^c.nc: every value of the cube is 5 .*indian_pines.normalisation: global"
+    ):
+        hs.check_spread(*hs.normalisation_stats(np.full((3, 3, 2), 5), "global"), "global", "c.nc")
+
+
 # --------------------------------------------------------------------------- splits
 
 

@@ -31,6 +31,7 @@ windows around labelled pixels), :func:`random_split` / :func:`disjoint_split`,
 from .maps import class_colours, plot_maps
 from .model import build_model, one_hot, predict_scene
 from .preprocessing import (
+    check_spread,
     extract_patches,
     labelled_pixels,
     normalisation_stats,
@@ -115,6 +116,7 @@ __all__ = [
     "SPY_PINNED",
     "STAND_IN_HINT",
     "build_model",
+    "check_spread",
     "check_options",
     "class_colours",
     "cube_dataset",

@@ -17,11 +17,48 @@ def normalisation_stats(cube: np.ndarray, mode: str = "global") -> tuple[np.ndar
     return np.asarray(values.mean(axis=axis)), np.asarray(values.std(axis=axis))
 
 
-def normalise(cube: np.ndarray, mode: str = "global") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_spread(mean, std, mode: str, where="the cube", bands=None, scene: str | None = None) -> None:
+    """A standard deviation of zero (a constant band, or a constant cube) -> :class:`DataError`
+    naming ``where`` (the cube file), the band index(es) (0-based position in the cube, with the
+    band number of ``bands``), the config key and what to do."""
+    std, mean = np.atleast_1d(np.asarray(std)), np.atleast_1d(np.asarray(mean))
+    zero = np.flatnonzero(std == 0)
+    if not len(zero):
+        return
+    key = f"config key indian_pines.normalisation: {mode}"
+    if mode == "global":
+        raise DataError(
+            f"{where}: every value of the cube is {mean[0]:g} (standard deviation zero); {key} divides "
+            "by the standard deviation of all values; expected a cube whose values vary - check the cube file"
+        )
+    shown = zero[:10]
+    more = f" and {len(zero) - len(shown)} more" if len(zero) > len(shown) else ""
+    noun = "band index" if len(zero) == 1 else "band indices"
+    text = f"{noun} {', '.join(map(str, shown))}{more}"
+    if bands is not None:
+        numbers = np.asarray(bands)[shown]
+        text += (
+            f" (band number{'s' if len(zero) > 1 else ''} {', '.join(str(int(b)) for b in numbers)}{more})"
+        )
+    values = ", ".join(f"{mean[i]:g}" for i in shown)
+    drop = (
+        f"list the band numbers in scenes.{scene}.drop_bands"
+        if scene and scene != "indian_pines"
+        else "remove the band(s) from the cube file"
+    )
+    raise DataError(
+        f"{where}: {text} of {len(std)} constant (every pixel {values}); {key} divides each band by its "
+        f"standard deviation, which is zero there; expected every band to vary - {drop}, or set "
+        "config key indian_pines.normalisation: global"
+    )
+
+
+def normalise(
+    cube: np.ndarray, mode: str = "global", where="the cube", bands=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(cube - mean) / std`` as float32, with the mean and std used."""
     mean, std = normalisation_stats(cube, mode)
-    if np.any(std == 0):
-        raise DataError("normalisation: a standard deviation is zero (constant cube or band)")
+    check_spread(mean, std, mode, where, bands)
     out = cube.astype(np.float32, order="C")
     out -= mean.astype(np.float32)
     out /= std.astype(np.float32)
