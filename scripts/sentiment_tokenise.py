@@ -55,7 +55,7 @@ def main(snakemake, log):
     test_path = Path(snakemake.input.raw).parent / TEST_FILE
     if TEST_FILE in manifest["files"] and test_path.is_file():
         test_bytes, test_sha256 = read_raw(test_path, manifest)
-        sentences, dropped = read_unlabelled(test_path, test_bytes)
+        sentences, dropped = read_unlabelled(test_path, test_bytes, log)  # a WARNING when bytes dropped
         testdata = {
             "present": True,
             "file": TEST_FILE,

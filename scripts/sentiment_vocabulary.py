@@ -3,7 +3,14 @@
 from dlrepro.io import read_json, write_json
 from dlrepro.lecture import SI650
 from dlrepro.runner import run
-from dlrepro.sentiment import build_vocabulary, write_vocabulary
+from dlrepro.sentiment import (
+    LABELLED_FILE,
+    TEST_FILE,
+    build_vocabulary,
+    longer_than,
+    warn_truncated,
+    write_vocabulary,
+)
 
 
 def main(snakemake, log):
@@ -22,6 +29,14 @@ def main(snakemake, log):
         vocab.size,
         vocab.unk_count,
     )
+    # sentences the padding stage cuts to sequence_length (the lecture's behaviour, told once per file)
+    records, testdata = tokens["records"], tokens["testdata"]
+    longer = {LABELLED_FILE: longer_than(records["tokens"], records["line"], p.sequence_length)}
+    if testdata.get("present"):
+        test_tokens = testdata["tokens"]
+        longer[TEST_FILE] = longer_than(test_tokens, range(1, len(test_tokens) + 1), p.sequence_length)
+    for name, info in longer.items():
+        warn_truncated(name, info, p.sequence_length, log)
     write_vocabulary(vocab, snakemake.output.vocab)
     write_json(
         {
@@ -38,6 +53,8 @@ def main(snakemake, log):
             "unk_tokens": vocab.unk_count,
             "sequence_length": p.sequence_length,
             "testdata_lines": tokens["testdata"].get("lines", 0),
+            "testdata_lines_with_dropped_bytes": tokens["testdata"].get("lines_with_dropped_bytes", 0),
+            "longer_than_sequence_length": longer,
             "lecture": SI650,
         },
         snakemake.output.stats,

@@ -51,6 +51,41 @@ def test_parse_valid_lines_and_ascii_ignore(tmp_path):
     assert summary["skipped_lines"] == 0 and summary["label_counts"] == {"0": 1, "1": 2}
 
 
+def test_dropped_bytes_and_long_sentences_told_once_per_file(tmp_path, caplog):
+    path = write(tmp_path, b"1\tok\n0\tcaf\xc3\xa9 au lait\n1\tna\xefve\n0\tfine\n")
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        corpus = S.parse_labelled(path, logger=LOG)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"{path}: 2 line(s) had non-ASCII bytes dropped (first: line 2, 'caf\\xc3\\xa9 au lait' -> "
+        "'caf au lait'): sentences are decoded as ASCII with errors=ignore, as the lecture does; counted in "
+        "stats.json (lines_with_dropped_bytes)"
+    ]
+    summary = corpus.parse_summary("error")
+    assert summary["lines_with_dropped_bytes"] == 2 and summary["first_line_with_dropped_bytes"] == 2
+    caplog.clear()
+    test = write(tmp_path, b"plain\nd\xc3\xa9j\xc3\xa0 vu\n", name="testdata.txt")
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        sentences, dropped = S.read_unlabelled(test, logger=LOG)
+    assert sentences == ["plain", "dj vu"] and dropped == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{test}: 1 line(s) had non-ASCII bytes dropped (first: line 2, 'd\\xc3\\xa9j\\xc3\\xa0 vu' -> "
+        "'dj vu'): sentences are decoded as ASCII with errors=ignore, as the lecture does; counted in "
+        "stats.json (lines_with_dropped_bytes)"
+    ]
+    caplog.clear()
+    info = S.longer_than([["a"] * 3, ["b"] * 50, ["c"] * 10_000], [4, 9, 12], 40)
+    assert info == {"sentences": 2, "first_line": 9, "longest": 10_000}
+    with caplog.at_level(logging.WARNING, logger=LOG.name):
+        S.warn_truncated("training.txt", info, 40, LOG)
+        S.warn_truncated("testdata.txt", S.longer_than([["a"]], [1], 40), 40, LOG)  # nothing cut: silent
+    assert [r.getMessage() for r in caplog.records] == [
+        "training.txt: 2 sentence(s) longer than config key sentiment.sequence_length (40 tokens) are cut to "
+        "their last 40 tokens, as the lecture does (first: line 9; longest 10000 tokens); counted in "
+        "stats.json (longer_than_sequence_length)"
+    ]
+
+
 @pytest.mark.parametrize(
     "line, reason",
     [

@@ -86,6 +86,7 @@ class Corpus:
     n_lines: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
     lines_with_dropped_bytes: int = 0
+    first_line_with_dropped_bytes: int | None = None
 
     def parse_summary(self, on_malformed: str) -> dict:
         return {
@@ -96,6 +97,7 @@ class Corpus:
             "skipped_lines": len(self.skipped),
             "skipped": [{"line": n, "reason": r} for n, r in self.skipped],
             "lines_with_dropped_bytes": self.lines_with_dropped_bytes,
+            "first_line_with_dropped_bytes": self.first_line_with_dropped_bytes,
             "decoding": "ascii, errors=ignore (non-ASCII bytes dropped)",
             "label_counts": {str(k): self.labels.count(k) for k in (0, 1)},
         }
@@ -140,6 +142,7 @@ def parse_labelled(
             f"config key sentiment.on_malformed: {on_malformed!r}, expected one of {ON_MALFORMED}"
         )
     corpus = Corpus(path=str(path))
+    example = ""
     with open(path, "rb") if data is None else io.BytesIO(data) as fh:
         for number, raw in enumerate(fh, start=1):
             corpus.n_lines = number
@@ -157,6 +160,9 @@ def parse_labelled(
             sentence = parts[1].decode("ascii", "ignore")
             if len(sentence) != len(parts[1]):
                 corpus.lines_with_dropped_bytes += 1
+                if corpus.first_line_with_dropped_bytes is None:
+                    corpus.first_line_with_dropped_bytes = number
+                    example = dropped_bytes_example(parts[1])
             corpus.labels.append(int(parts[0]))
             corpus.sentences.append(sentence)
             corpus.lines.append(number)
@@ -164,18 +170,46 @@ def parse_labelled(
         logger.warning(
             "%s: %d malformed line(s) skipped (sentiment.on_malformed: skip)", path, len(corpus.skipped)
         )
+    if corpus.lines_with_dropped_bytes:
+        warn_dropped_bytes(
+            path, corpus.lines_with_dropped_bytes, corpus.first_line_with_dropped_bytes, example, logger
+        )
     if not corpus.labels:
         raise DataError(f"{path}: no 'label<TAB>sentence' record in {corpus.n_lines} line(s)")
     check_classes(corpus.labels, path, names=LABEL_NAMES, logger=logger)
     return corpus
 
 
-def read_unlabelled(path: str | os.PathLike, data: bytes | None = None) -> tuple[list[str], int]:
+def dropped_bytes_example(raw: bytes, width: int = 24) -> str:
+    """``'caf\\xc3\\xa9 au lait' -> 'caf au lait'``: the text around the first non-ASCII byte of
+    ``raw``, as read and as decoded (ASCII, errors=ignore)."""
+    first = next(i for i, b in enumerate(raw) if b > 0x7F)
+    start = max(0, first - width // 2)
+    piece = raw[start : start + width]
+    return f"'{piece.decode('ascii', 'backslashreplace')}' -> '{piece.decode('ascii', 'ignore')}'"
+
+
+def warn_dropped_bytes(path, count: int, first: int, example: str, logger: logging.Logger = log) -> None:
+    """The one WARNING line of a file whose non-ASCII bytes were dropped (the lecture's decoding)."""
+    logger.warning(
+        "%s: %d line(s) had non-ASCII bytes dropped (first: line %d, %s): sentences are decoded as ASCII "
+        "with errors=ignore, as the lecture does; counted in stats.json (lines_with_dropped_bytes)",
+        path,
+        count,
+        first,
+        example,
+    )
+
+
+def read_unlabelled(
+    path: str | os.PathLike, data: bytes | None = None, logger: logging.Logger | None = None
+) -> tuple[list[str], int]:
     """One sentence per line (Kaggle's testdata.txt); returns (sentences, lines with dropped bytes).
 
     The file must be text (UTF-8, no NUL or other control bytes: an error names the first
     bad line); every line is kept (also an empty one) so that predictions align with the
-    file's lines.  Sentences are decoded as the labelled file's (ASCII, non-ASCII dropped).
+    file's lines.  Sentences are decoded as the labelled file's (ASCII, non-ASCII dropped),
+    which ``logger`` (when given) is told in one WARNING line.
     """
     from .validation import check_text_lines
 
@@ -187,13 +221,47 @@ def read_unlabelled(path: str | os.PathLike, data: bytes | None = None) -> tuple
     if lines and lines[-1] == b"":
         lines.pop()
     sentences: list[str] = []
-    dropped = 0
-    for raw in lines:
+    dropped, first, example = 0, 0, ""
+    for number, raw in enumerate(lines, start=1):
         body = raw.strip()
         text = body.decode("ascii", "ignore")
-        dropped += len(text) != len(body)
+        if len(text) != len(body):
+            dropped += 1
+            if dropped == 1:
+                first, example = number, dropped_bytes_example(body)
         sentences.append(text)
+    if dropped and logger is not None:
+        warn_dropped_bytes(path, dropped, first, example, logger)
     return sentences, dropped
+
+
+def longer_than(token_lists, lines, length: int) -> dict:
+    """Sentences longer than ``length`` tokens (cut to their last ``length`` by the padding stage,
+    Keras 'pre' truncation, as the lecture): ``{sentences, first_line, longest}``."""
+    counts = [len(t) for t in token_lists]
+    long = [i for i, n in enumerate(counts) if n > length]
+    return {
+        "sentences": len(long),
+        "first_line": int(lines[long[0]]) if long else None,
+        "longest": max(counts, default=0),
+    }
+
+
+def warn_truncated(file: str, info: dict, length: int, logger: logging.Logger = log) -> None:
+    """The one WARNING line of a file whose sentences longer than ``sequence_length`` are cut."""
+    if not info["sentences"]:
+        return
+    logger.warning(
+        "%s: %d sentence(s) longer than config key sentiment.sequence_length (%d tokens) are cut to their "
+        "last %d tokens, as the lecture does (first: line %d; longest %d tokens); counted in stats.json "
+        "(longer_than_sequence_length)",
+        file,
+        info["sentences"],
+        length,
+        length,
+        info["first_line"],
+        info["longest"],
+    )
 
 
 # --------------------------------------------------------------------------- tokenisation
@@ -773,9 +841,11 @@ def table_notes(runs, stats, lecture, predictions=None) -> list[str]:
             "current NLTK's word_tokenize uses NLTKWordTokenizer, which also splits '..' and leading hyphens, "
             "and without Punkt a sentence-internal final period stays attached to its word."
         )
+    longer = (stats.get("longer_than_sequence_length") or {}).get(LABELLED_FILE)
+    cut = f" ({longer['sentences']} longer sentence(s) cut to their last tokens)" if longer else ""
     notes.append(
         f"Vocabulary: the {stats['max_features']} most frequent words (ties: first occurrence) + PAD 0 + UNK 1 "
-        f"= {stats['vocab_size']} indices; sequences pre-padded / pre-truncated to {stats['sequence_length']}. "
+        f"= {stats['vocab_size']} indices; sequences pre-padded / pre-truncated to {stats['sequence_length']}{cut}. "
         "The lecture's Python 2 dict order decided its ties at the cut-off, so its last vocabulary entries may differ."
     )
     for split in SPLITS:
