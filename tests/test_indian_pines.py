@@ -152,6 +152,32 @@ def test_constant_band_named_with_file_band_and_config_key():
         hs.check_spread(*hs.normalisation_stats(np.full((3, 3, 2), 5), "global"), "global", "c.nc")
 
 
+def test_user_numpy_cube_keeps_its_npy_name(tmp_path):
+    """source: user with Indian_pines_corrected.npy: stored as .npy (not as the .mat name), and
+    the rule outputs (the spec's file names), the manifest and the NetCDF cube all agree."""
+    from dlrepro.datasets import get_spec
+
+    cube, gt = hs.synthetic_scene(20, 20, 3, seed=1)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    np.save(mine / "Indian_pines_corrected.npy", cube[:, :, hs.retained_bands(200) - 1])
+    hs.write_erdas_gis(gt, mine / "92AV3GT.GIS", 4)
+    options = {"source": "user", "path": str(mine), "bands": 200, "ground_truth": "purdue"}
+    spec = get_spec("indian_pines", options)
+    assert [f.name for f in spec.required] == ["Indian_pines_corrected.npy", "92AV3GT.GIS"]
+    assert "Indian_pines_corrected.mat" in spec.files[0].aliases
+    manifest = acquire(spec, tmp_path / "res", source="user", user_path=mine)
+    assert sorted(p.name for p in (tmp_path / "res").iterdir()) == [
+        "92AV3GT.GIS",
+        "Indian_pines_corrected.npy",
+        "manifest.json",
+    ]
+    ds = hs.cube_dataset(tmp_path / "res", manifest, 200, "purdue")
+    assert ds.attrs["cube_file"] == "Indian_pines_corrected.npy" and ds.radiance.shape == (20, 20, 200)
+    # the canonical name is kept for the other sources
+    assert get_spec("indian_pines", {"source": "auto"}).files[0].name == "Indian_pines_corrected.mat"
+
+
 # --------------------------------------------------------------------------- splits
 
 

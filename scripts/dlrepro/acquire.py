@@ -410,6 +410,32 @@ def user_files(spec: DatasetSpec, path: str | os.PathLike | None) -> dict[str, P
     return found
 
 
+def user_named_spec(spec: DatasetSpec, path: str | os.PathLike | None) -> DatasetSpec:
+    """``spec`` with each file that the user supplies under an alias of another format (e.g.
+    ``Indian_pines_corrected.npy`` for ``Indian_pines_corrected.mat``) named as the user's file,
+    so that the copy in ``resources/`` keeps a name that says its format (the readers go by
+    content); the canonical name becomes an alias.  Unchanged when the files cannot be found
+    (:func:`user_files` reports that when they are fetched)."""
+    import dataclasses
+
+    try:
+        found = user_files(spec, path)
+    except DataError:
+        return spec
+    files = []
+    for remote in spec.files:
+        hit = found.get(remote.name)
+        if (
+            hit is not None
+            and hit.name in remote.aliases
+            and Path(hit.name).suffix != Path(remote.name).suffix
+        ):
+            others = tuple(a for a in remote.aliases if a != hit.name)
+            remote = dataclasses.replace(remote, name=hit.name, aliases=(remote.name, *others))
+        files.append(remote)
+    return dataclasses.replace(spec, files=tuple(files))
+
+
 def _copy_user_file(src: Path, dest: Path) -> None:
     """Copy a user's file; an uncompressed file for a ``.gz`` name is gzip-compressed."""
     import gzip

@@ -27,7 +27,7 @@ import tempfile
 from importlib import import_module
 from pathlib import Path
 
-from .acquire import DatasetSpec, acquire, find_in_mirror
+from .acquire import DatasetSpec, acquire, find_in_mirror, user_named_spec
 from .errors import DataUnavailableError
 
 # dataset name -> "module:factory" (imported lazily: only the needed module is loaded)
@@ -82,7 +82,11 @@ def get_spec(name: str, options: dict | None = None) -> DatasetSpec:
     except KeyError:
         raise KeyError(f"unknown dataset {name!r}; known: {sorted(REGISTRY)}") from None
     module, factory = target.split(":")
-    return getattr(import_module(module), factory)(dict(options or {}))
+    options = dict(options or {})
+    spec = getattr(import_module(module), factory)(options)
+    if options.get("path") and options.get("source", "user") == "user":
+        spec = user_named_spec(spec, options["path"])  # your .npy stays a .npy
+    return spec
 
 
 # --------------------------------------------------------------------------- availability

@@ -162,12 +162,19 @@ def cube_dataset(
     directory = Path(directory)
     files = manifest.get("files", {})
 
-    def present(remote: RemoteFile) -> bool:
-        return remote.name in files and (directory / remote.name).exists()
+    def stored(remote: RemoteFile) -> str | None:
+        """The name the file is stored under: its own, or an alias of another format (your
+        ``Indian_pines_corrected.npy``, source: user)."""
+        return next(
+            (n for n in (remote.name, *remote.aliases) if n in files and (directory / n).exists()), None
+        )
 
-    cube_name = CUBE_FILES[bands].name if present(CUBE_FILES[bands]) else None
+    def present(remote: RemoteFile) -> bool:
+        return stored(remote) is not None
+
+    cube_name = stored(CUBE_FILES[bands])
     if cube_name is None:
-        cube_name = next((f.name for f in CUBE_FILES.values() if present(f)), None)
+        cube_name = next((stored(f) for f in CUBE_FILES.values() if present(f)), None)
         if cube_name is None:
             raise DataUnavailableError(f"{directory}: no Indian Pines cube listed in its manifest.json")
         logger.warning("indian_pines: %d bands requested, only %s available: using it", bands, cube_name)
