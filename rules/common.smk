@@ -18,6 +18,7 @@ from dlrepro.datasets import (  # noqa: E402
     STAND_IN_FALLBACK,
     get_spec,
     known_status,
+    rejected_lines,
 )
 from dlrepro.errors import ConfigError, DataError  # noqa: E402
 from dlrepro.hyperspectral.scenes import (  # noqa: E402
@@ -305,6 +306,7 @@ def data_summary():
                 status = json.load(fh)
         if status["available"] is False:
             lines.append(f"  {name}: NOT RUN - data unavailable: {status['reason']}")
+            lines += rejected_lines(status, None)  # checksum failures
             continue
         manifest = _manifest_of(dataset, status)
         label = manifest.get("label")
@@ -317,6 +319,7 @@ def data_summary():
         if status.get("raw") == "stand-in":
             text += f" - {status['reason']}"
         lines.append(text)
+        lines += rejected_lines(status, manifest)  # checksum failures
     return lines
 
 

@@ -69,6 +69,33 @@ def test_corrupted_mirror_file_is_rejected_and_never_used(tmp_path, caplog):
     assert not list((tmp_path / "out").glob(".*tmp*"))
 
 
+def test_rejected_mirror_file_recorded_for_the_summary_also_under_a_stand_in(tmp_path):
+    """source: auto, the mirror copy fails its checksum, the run ends on the stand-in: the
+    manifest keeps which mirror file was rejected and why, and the summary names it."""
+    from dlrepro.datasets import rejected_lines
+
+    good, spec = _spec(tmp_path)
+    (tmp_path / "mirror").mkdir()
+    bad = tmp_path / "mirror" / "a.bin"
+    bad.write_bytes(good[:-3])
+    manifest = acq.acquire(spec, tmp_path / "out", source="auto", mirror=tmp_path / "mirror")
+    assert manifest["label"] == "stand-in"
+    sha_bad, sha_good = hashlib.sha256(good[:-3]).hexdigest(), hashlib.sha256(good).hexdigest()
+    reason = f"checksum mismatch (12 bytes, sha256 {sha_bad}); expected sha256 {sha_good} for a.bin"
+    assert manifest["rejected"] == [{"via": "mirror", "file": str(bad), "reason": reason}]
+    assert rejected_lines({}, manifest) == [f"    rejected mirror file {bad}: {reason} - not used"]
+    # the same rejection seen by the probe and by the fetch is named once
+    assert len(rejected_lines({"rejected": manifest["rejected"]}, manifest)) == 1
+    # unavailable (no stand-in): the error carries it for the probe's status
+    _, spec = _spec(tmp_path, with_embedded=False)
+    with pytest.raises(DataUnavailableError) as err:
+        acq.acquire(spec, tmp_path / "out2", source="auto", mirror=tmp_path / "mirror")
+    assert err.value.rejected == manifest["rejected"]
+    # nothing rejected: no key
+    bad.write_bytes(good)
+    assert "rejected" not in acq.acquire(spec, tmp_path / "out3", source="auto", mirror=tmp_path / "mirror")
+
+
 def test_missing_file_error_is_one_line_per_file_with_url_name_sha(tmp_path):
     good, spec = _spec(tmp_path, with_embedded=False)
     with pytest.raises(DataUnavailableError) as err:

@@ -136,6 +136,24 @@ def test_probe_rejects_mirror_files_failing_their_checksum(tmp_path):
     status = D.probe_status("mnist", "mirror", mirror=str(mirror), cache=tmp_path / "cache")
     assert status["available"] is False and "failed its checksum" in status["reason"]
     assert not list((tmp_path / "cache").glob("*"))  # nothing unverified is cached
+    # the status names each rejected mirror file and why (the end-of-run summary)
+    assert sorted(r["file"] for r in status["rejected"]) == sorted(str(mirror / n) for n in MNIST_FILES)
+    lines = D.rejected_lines(status, None)
+    assert len(lines) == len(MNIST_FILES)
+    assert lines[0].startswith(
+        f"    rejected mirror file {mirror / next(iter(MNIST_FILES))}: checksum mismatch (9 bytes"
+    )
+
+
+def test_probe_of_indian_pines_names_the_rejected_mirror_file_under_the_stand_in(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "92AV3GT.GIS").write_bytes(b"not a ground truth")
+    status = D.probe_status(
+        "indian_pines", "auto", {"bands": 200, "ground_truth": "purdue"}, mirror=str(mirror), cache=tmp_path
+    )
+    assert (status["label"], status["raw"]) == ("stand-in", "stand-in")
+    assert [r["file"] for r in status["rejected"]] == [str(mirror / "92AV3GT.GIS")]
 
 
 def test_strict_mode_error_hints_at_the_ehu_ground_truth(tmp_path):

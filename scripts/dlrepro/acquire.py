@@ -227,7 +227,19 @@ def _copy_verified(src: Path, dest: Path, remote: RemoteFile) -> Checksum | None
     return checksum
 
 
-def _from_mirror(remote, mirror, dest, logger, problems) -> dict | None:
+def _rejection(via: str, where, exc: DataError) -> dict:
+    """A file that failed its checksum, for ``manifest.json`` / the status (the run's summary)."""
+    text = str(exc)
+    prefix = f"{where}: "
+    reason = text[len(prefix) :] if text.startswith(prefix) else text
+    return {
+        "via": via,
+        "file": str(where),
+        "reason": reason.removesuffix(" - corrupted or truncated file, not used"),
+    }
+
+
+def _from_mirror(remote, mirror, dest, logger, problems, rejected=None) -> dict | None:
     if not mirror:
         problems.append("no data_mirror configured")
         return None
@@ -243,6 +255,8 @@ def _from_mirror(remote, mirror, dest, logger, problems) -> dict | None:
         except DataError as exc:
             logger.error("%s", exc)
             problems.append(f"mirror copy {candidate} failed its checksum")
+            if rejected is not None:
+                rejected.append(_rejection("mirror", candidate, exc))
             continue
         if checksum is None:
             logger.warning("%s: no published checksum; used unverified", candidate)
@@ -250,7 +264,7 @@ def _from_mirror(remote, mirror, dest, logger, problems) -> dict | None:
     return None
 
 
-def _from_download(remote, spec, dest, logger, problems, retries) -> dict | None:
+def _from_download(remote, spec, dest, logger, problems, retries, rejected=None) -> dict | None:
     if spec.downloader is not None:
         try:
             if spec.downloader(remote, dest, logger):
@@ -276,6 +290,8 @@ def _from_download(remote, spec, dest, logger, problems, retries) -> dict | None
             dest.unlink(missing_ok=True)
             logger.error("%s", exc)
             problems.append(f"download {url} failed its checksum")
+            if rejected is not None:
+                rejected.append({**_rejection("download", dest, exc), "file": url})
             continue
         return {"origin": url, "via": "download", "checksum": _ck(checksum)}
     if not remote.urls and spec.downloader is None:
@@ -341,7 +357,10 @@ def acquire(
         return _finish(manifest, dest, logger)
 
     if source in ("auto", "mirror", "download"):
-        real = _acquire_real(spec, dest, source, mirror, logger, retries, cache)
+        rejected: list[dict] = []
+        real = _acquire_real(spec, dest, source, mirror, logger, retries, cache, rejected)
+        if rejected:  # named by the run's summary, also when a stand-in replaces them
+            manifest["rejected"] = rejected
         if real is not None:
             files, missing, _problems = real
             if not missing:
@@ -349,7 +368,7 @@ def acquire(
                 manifest.update(source="+".join(sorted(via)), label="real", files=files)
                 return _finish(manifest, dest, logger)
             if source != "auto" or spec.embedded is None:
-                raise unavailable_error(spec, missing, real[2])
+                raise unavailable_error(spec, missing, real[2], rejected)
             logger.warning(
                 "%s: real data unavailable, falling back to the embedded stand-in (%s):\n%s",
                 spec.name,
@@ -475,11 +494,14 @@ def _to_cache(remote, cache, src: Path) -> None:
         shutil.copyfile(src, tmp)
 
 
-def unavailable_error(spec: DatasetSpec, missing: list[str], problems: dict) -> DataUnavailableError:
+def unavailable_error(
+    spec: DatasetSpec, missing: list[str], problems: dict, rejected: list[dict] | None = None
+) -> DataUnavailableError:
     """The error for missing required files: one line per file, then the spec's hint (if any).
 
     ``problems`` (required file name -> what was tried) is kept on the error as ``.missing``
-    for callers that summarise it (the workflow's data-availability probe).
+    for callers that summarise it (the workflow's data-availability probe), and the files that
+    failed their checksum as ``.rejected``.
     """
     lines = list(missing)
     hint = spec.extra.get("unavailable_hint")
@@ -487,10 +509,11 @@ def unavailable_error(spec: DatasetSpec, missing: list[str], problems: dict) -> 
         lines.append(f"{spec.name}: {hint}")
     error = DataUnavailableError("\n".join(lines))
     error.missing = dict(problems)
+    error.rejected = list(rejected or [])
     return error
 
 
-def _acquire_real(spec, dest, source, mirror, logger, retries, cache=None):
+def _acquire_real(spec, dest, source, mirror, logger, retries, cache=None, rejected=None):
     files: dict = {}
     missing: list[str] = []
     problems_of: dict[str, list[str]] = {}
@@ -499,9 +522,9 @@ def _acquire_real(spec, dest, source, mirror, logger, retries, cache=None):
         problems: list[str] = []
         entry = _from_cache(remote, cache, target, logger)
         if entry is None and source in ("auto", "mirror"):
-            entry = _from_mirror(remote, mirror, target, logger, problems)
+            entry = _from_mirror(remote, mirror, target, logger, problems, rejected)
         if entry is None and source in ("auto", "download"):
-            entry = _from_download(remote, spec, target, logger, problems, retries)
+            entry = _from_download(remote, spec, target, logger, problems, retries, rejected)
         if entry is None:
             if remote.optional:
                 logger.warning(

@@ -260,9 +260,33 @@ def probe_status(
             if fallback is not None:
                 reason = f"{reason} Now {STAND_IN_NOTE.get(dataset, 'using the embedded stand-in')}."
                 logger.warning("%s", reason)
-                return _status(dataset, source, True, "stand-in", "stand-in", reason, "probe")
-            logger.warning("%s: data unavailable: %s", dataset, reason)
-            return _status(dataset, source, False, reason=reason, decided="probe", short=short)
-    return _status(
+                status = _status(dataset, source, True, "stand-in", "stand-in", reason, "probe")
+            else:
+                logger.warning("%s: data unavailable: %s", dataset, reason)
+                status = _status(dataset, source, False, reason=reason, decided="probe", short=short)
+            return _with_rejected(status, getattr(exc, "rejected", None))
+    status = _status(
         dataset, source, True, manifest["label"], reason=f"obtained ({manifest['source']})", decided="probe"
     )
+    return _with_rejected(status, manifest.get("rejected"))
+
+
+def _with_rejected(status: dict, rejected) -> dict:
+    """``status`` with the files that failed their checksum (only when there are some)."""
+    if rejected:
+        status["rejected"] = list(rejected)
+    return status
+
+
+def rejected_lines(status: dict | None, manifest: dict | None, indent: str = "    ") -> list[str]:
+    """One line per mirror file (or download) that was rejected by its checksum while this
+    dataset was fetched or probed, for the end-of-run summary: which file, and why."""
+    seen: list[dict] = []
+    for entry in [*((status or {}).get("rejected") or []), *((manifest or {}).get("rejected") or [])]:
+        if isinstance(entry, dict) and entry not in seen:
+            seen.append(entry)
+    return [
+        f"{indent}rejected {entry.get('via', 'mirror')} file {entry.get('file')}: {entry.get('reason')} "
+        "- not used"
+        for entry in seen
+    ]
