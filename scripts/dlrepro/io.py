@@ -180,7 +180,12 @@ def write_csv(df, path: str | os.PathLike, **kwargs) -> None:
 
 
 def write_netcdf(ds, path: str | os.PathLike) -> None:
-    """Write an xarray Dataset to NetCDF-4 atomically, compressing the data variables."""
+    """Write an xarray Dataset to NetCDF-4 atomically, compressing the data variables, with
+    CF-1.8 metadata (:func:`dlrepro.cf.apply_cf`: Conventions, flag variables, coordinate
+    attributes; booleans as flag bytes, strings as character arrays)."""
+    from .cf import apply_cf
+
+    ds = apply_cf(ds)
     encoding = {
         name: {"zlib": True, "complevel": 1}
         for name, var in ds.data_vars.items()
@@ -192,8 +197,11 @@ def write_netcdf(ds, path: str | os.PathLike) -> None:
 
 def open_netcdf(path: str | os.PathLike, drop: list[str] | None = None):
     """Open a NetCDF file fully into memory (the file handle is closed on return), without the
-    variables in ``drop`` (never read)."""
+    variables in ``drop`` (never read); masks written by :func:`write_netcdf` (CF flag bytes
+    ``false true``) come back as booleans."""
     import xarray as xr
 
+    from .cf import decode_booleans
+
     with xr.open_dataset(path, engine="netcdf4", drop_variables=drop) as ds:
-        return ds.load()
+        return decode_booleans(ds.load())

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .acquire import Checksum, DatasetSpec, RemoteFile
+from .cf import flags
 from .errors import DataError
 from .io import atomic_path
 
@@ -214,7 +215,9 @@ def to_dataset(images: np.ndarray, labels: np.ndarray, attrs: dict):
         attrs={"normalisation": "uint8 / 255 -> float32 in [0, 1]", **attrs},
     )
     ds["image"].attrs.update(long_name="pixel intensity", units="1")
-    ds["label"].attrs.update(long_name="digit class", flag_values="0 1 2 3 4 5 6 7 8 9")
+    ds["label"].attrs.update(
+        long_name="digit class", **flags(range(10), [f"digit_{d}" for d in range(10)], ds["label"].dtype)
+    )
     return ds
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .acquire import Checksum, DatasetSpec, RemoteFile
+from .cf import flags
 from .errors import ConfigError, DataError
 
 log = logging.getLogger("dlrepro")
@@ -566,7 +567,9 @@ def to_dataset(x, labels, lines, attrs: dict, n_tokens=None):
         ds["n_tokens"] = (("sample",), np.asarray(n_tokens, dtype=np.int32))
         ds["n_tokens"].attrs.update(long_name="tokens before padding/truncation")
     ds["x"].attrs.update(long_name="word index (0 = PAD, 1 = UNK)", padding="pre", truncating="pre")
-    ds["label"].attrs.update(long_name="sentiment", flag_values="0 1", flag_meanings="negative positive")
+    ds["label"].attrs.update(
+        long_name="sentiment", **flags((0, 1), ("negative", "positive"), ds["label"].dtype)
+    )
     ds["line"].attrs.update(long_name="line number in the raw file (1-based)")
     ds["input_id"].attrs.update(long_name="id of the distinct padded input (identical inputs share it)")
     return ds

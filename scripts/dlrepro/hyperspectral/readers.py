@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..acquire import RemoteFile
+from ..cf import flags
 from ..errors import DataError, DataUnavailableError
 from ..validation import check_classes, check_finite, check_raw_files, check_same_shape
 from .sources import (
@@ -228,8 +229,13 @@ def cube_dataset(
         },
         coords=coords,
     )
-    ds["radiance"].attrs.update(long_name="AVIRIS at-sensor radiance (scaled DN)", units="1")
-    ds["ground_truth"].attrs.update(long_name="class id (0 = unlabelled)", flag_values=f"0..{n_classes}")
+    # scaled digital numbers: no physical unit is stated for them, so none is claimed
+    ds["radiance"].attrs.update(
+        long_name="AVIRIS at-sensor radiance, scaled digital numbers as stored in the cube file"
+    )
+    ds["ground_truth"].attrs.update(
+        long_name="class id (0 = unlabelled)", **flags(range(n_classes + 1), ["unlabelled", *names], gt.dtype)
+    )
     if "wavelength" in ds.coords:
         ds["wavelength"].attrs.update(long_name="band centre wavelength", units="nm", source=SPC_FILE.name)
         ds["fwhm"].attrs.update(long_name="band full width at half maximum", units="nm")

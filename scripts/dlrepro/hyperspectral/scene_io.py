@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cf import flags
 from ..errors import DataError, DataUnavailableError
 from ..io import atomic_path
 from ..validation import check_classes, check_finite, check_raw_files, check_same_shape
@@ -121,8 +122,13 @@ def scene_cube_dataset(directory, manifest: dict, name: str, scene: dict, logger
             "class_id": np.arange(1, n_classes + 1, dtype=np.uint8),
         },
     )
-    ds["radiance"].attrs.update(long_name="radiance / reflectance (as stored in the cube file)", units="1")
-    ds["ground_truth"].attrs.update(long_name="class id (0 = unlabelled)", flag_values=f"0..{n_classes}")
+    # the unit of the stored values is not known: none is claimed
+    ds["radiance"].attrs.update(
+        long_name="radiance / reflectance as stored in the cube file (unit not stated)"
+    )
+    ds["ground_truth"].attrs.update(
+        long_name="class id (0 = unlabelled)", **flags(range(n_classes + 1), ["unlabelled", *names], gt.dtype)
+    )
     ds.attrs.update(
         dataset="indian_pines",
         scene=name,
