@@ -14,6 +14,8 @@
 #   GPU_CHECK_CONFIG   more --config items, space-separated (e.g. 'max_epochs=3 seeds=[1]')
 #   GPU_CHECK_TIMEOUT  seconds after which Snakemake is interrupted (SIGINT: it stops its
 #                      jobs) and what exists is collected; default: no limit
+#   GPU_CHECK_GRACE    seconds Snakemake gets to stop after a signal before its process
+#                      group is killed (default 20)
 #   GPU_CHECK_FRESH=1  delete results/ logs/ resources/ benchmarks/*/ .snakemake/ first
 #   OUT                where the results go (at most 8 flat files): reproduction.md,
 #                      reproduction.csv, job_times.tsv, snakemake.log, gpu_check.txt,
@@ -147,10 +149,20 @@ EOF
   fi
   echo "gpu_check: $STATUS (exit $RC); files in $RESULT: $(cd "$RESULT" && ls | tr '\n' ' ')"
 }
+# Snakemake runs in its own process group (setsid): a signal interrupts it (SIGINT: its jobs
+# are told to stop), after GPU_CHECK_GRACE seconds (default 20) the whole group is killed.
+stop_snakemake() {
+  [ -n "${SMK_PID:-}" ] || return
+  kill -INT "$SMK_PID" 2>/dev/null
+  local i
+  for ((i = 0; i < ${GPU_CHECK_GRACE:-20}; i++)); do kill -0 "$SMK_PID" 2>/dev/null || break; sleep 1; done
+  kill -KILL -- "-$SMK_PID" 2>/dev/null
+  SMK_PID=
+}
 on_signal() {
   STATUS="interrupted by signal"
-  RC=${RC_SIGNAL:-143}
-  [ -n "${SMK_PID:-}" ] && kill -INT "$SMK_PID" 2>/dev/null && sleep 5
+  RC=143
+  stop_snakemake
   collect
   exit "$RC"
 }
@@ -223,12 +235,13 @@ say "command: ${CMD[*]}"
 TIMEOUT=()
 [ -n "${GPU_CHECK_TIMEOUT:-}" ] && TIMEOUT=(timeout --signal=INT --kill-after=60 "$GPU_CHECK_TIMEOUT")
 t0=$(date +%s.%N)
-"${TIMEOUT[@]}" "${CMD[@]}" </dev/null >"$WORK/snakemake.log" 2>&1 &
+setsid "${TIMEOUT[@]}" "${CMD[@]}" </dev/null >"$WORK/snakemake.log" 2>&1 &
 SMK_PID=$!
 # progress: one line per finished or failed job
 tail -n +1 -f --pid="$SMK_PID" "$WORK/snakemake.log" 2>/dev/null | grep --line-buffered -E '^(Finished jobid|Error in rule|[0-9]+ of [0-9]+ steps)' &
 wait "$SMK_PID"
 RC=$?
+kill -KILL -- "-$SMK_PID" 2>/dev/null  # nothing of the run outlives it
 SMK_PID=
 t1=$(date +%s.%N)
 case $RC in
