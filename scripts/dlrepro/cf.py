@@ -33,7 +33,7 @@ BOOLEAN_MEANINGS = "false true"
 COORDINATE_ATTRS = {
     "y": {"long_name": "pixel row of the scene (0 = first row of the cube)", "units": "1"},
     "x": {"long_name": "pixel column of the scene (0 = first column of the cube)", "units": "1"},
-    "band": {"long_name": "band number (1-based, in the band order of the original cube file)", "units": "1"},
+    "band": {"long_name": "band number (1-based)", "units": "1"},
     "class_id": {"long_name": "class id (1-based; 0 = unlabelled is not a class)", "units": "1"},
     # only ever read from the AVIRIS band calibration (92AV3C.spc), in nanometres
     "wavelength": {"long_name": "band centre wavelength", "units": "nm"},

@@ -236,6 +236,7 @@ def cube_dataset(
     ds["ground_truth"].attrs.update(
         long_name="class id (0 = unlabelled)", **flags(range(n_classes + 1), ["unlabelled", *names], gt.dtype)
     )
+    ds["band"].attrs.update(long_name="AVIRIS band number (1-based, of the sensor's 220 bands)", units="1")
     if "wavelength" in ds.coords:
         ds["wavelength"].attrs.update(long_name="band centre wavelength", units="nm", source=SPC_FILE.name)
         ds["fwhm"].attrs.update(long_name="band full width at half maximum", units="nm")

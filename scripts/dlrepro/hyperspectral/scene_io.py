@@ -126,6 +126,7 @@ def scene_cube_dataset(directory, manifest: dict, name: str, scene: dict, logger
     ds["radiance"].attrs.update(
         long_name="radiance / reflectance as stored in the cube file (unit not stated)"
     )
+    ds["band"].attrs.update(long_name="band number in the cube file (1-based, before drop_bands)", units="1")
     ds["ground_truth"].attrs.update(
         long_name="class id (0 = unlabelled)", **flags(range(n_classes + 1), ["unlabelled", *names], gt.dtype)
     )
