@@ -40,6 +40,10 @@ except ConfigError as exc:
     raise WorkflowError(f"Invalid configuration: {exc}") from None
 validate(config, schema="../schemas/config.schema.yaml")
 
+# Every job of this run imports Keras with this backend (before Keras is imported; a rule's
+# resource keras_backend, which a profile may set, overrides it in that job: dlrepro.runner).
+os.environ["KERAS_BACKEND"] = config["training"]["backend"]
+
 
 wildcard_constraints:
     seed=r"\d+",
@@ -93,6 +97,7 @@ def get_training_options():
         "checkpoint_seconds": c["checkpoint_seconds"],
         "checkpoint_epochs": c["checkpoint_epochs"],
         "precision": c["precision"],
+        "backend": c["backend"],
     }
 
 

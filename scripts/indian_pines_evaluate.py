@@ -1,10 +1,9 @@
 """Evaluate one trained model: test-pixel metrics and a predicted map of the whole scene."""
 
-import keras
 import numpy as np
 import xarray as xr
 
-from dlrepro import training
+from dlrepro import backend, training
 from dlrepro.evaluation import classification_metrics
 from dlrepro.hyperspectral import PatchSource, predict_pixels, predict_scene_streamed, window_padding
 from dlrepro.io import open_netcdf, write_json, write_netcdf
@@ -12,6 +11,8 @@ from dlrepro.runner import run
 
 
 def main(snakemake, log):
+    import keras  # after dlrepro.runner has chosen the backend
+
     training.configure_threads(snakemake.threads)
     model = keras.models.load_model(snakemake.input.model)
     index = open_netcdf(snakemake.input.index)
@@ -33,6 +34,7 @@ def main(snakemake, log):
     p = snakemake.params.run
     attrs = index.attrs
     result = {
+        "runtime": backend.provenance(),
         "experiment": "indian_pines",
         "split": snakemake.wildcards.split,
         "seed": int(snakemake.wildcards.seed),

@@ -1,14 +1,14 @@
 """Evaluate one trained MNIST model on the test images."""
 
-import keras
-
-from dlrepro import training
+from dlrepro import backend, training
 from dlrepro.evaluation import classification_metrics
 from dlrepro.io import open_netcdf, write_json
 from dlrepro.runner import run
 
 
 def main(snakemake, log):
+    import keras  # after dlrepro.runner has chosen the backend
+
     training.configure_threads(snakemake.threads)
     test = open_netcdf(snakemake.input.test)
     model = keras.models.load_model(snakemake.input.model)
@@ -18,6 +18,7 @@ def main(snakemake, log):
     metrics = classification_metrics(y, predicted, labels=range(10))
     p = snakemake.params.run
     result = {
+        "runtime": backend.provenance(),
         "experiment": "mnist",
         "model": p["model"],
         "epochs": p["epochs"],

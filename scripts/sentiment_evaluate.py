@@ -1,14 +1,14 @@
 """Evaluate one trained LSTM: all test rows, rows unseen in training, distinct sentences."""
 
-import keras
-
-from dlrepro import training
+from dlrepro import backend, training
 from dlrepro.io import open_netcdf, write_json
 from dlrepro.runner import run
 from dlrepro.sentiment import evaluate_subsets, predict_labels
 
 
 def main(snakemake, log):
+    import keras  # after dlrepro.runner has chosen the backend
+
     training.configure_threads(snakemake.threads)
     data = open_netcdf(snakemake.input.data)
     split = open_netcdf(snakemake.input.split)
@@ -27,6 +27,7 @@ def main(snakemake, log):
         "largest_test_group",
     )
     result = {
+        "runtime": backend.provenance(),
         "experiment": "sentiment",
         "split": p["split"],
         "seed": int(snakemake.wildcards.seed),

@@ -1,7 +1,5 @@
 """Kaggle submission for testdata.txt: one 0/1 prediction per line."""
 
-import keras
-
 from dlrepro import training
 from dlrepro.errors import DataError
 from dlrepro.io import read_json, write_text
@@ -10,6 +8,8 @@ from dlrepro.sentiment import encode, pad_sequences, predict_labels, read_vocabu
 
 
 def main(snakemake, log):
+    import keras  # after dlrepro.runner has chosen the backend
+
     training.configure_threads(snakemake.threads)
     tokens = read_json(snakemake.input.tokens)
     testdata = tokens["testdata"]

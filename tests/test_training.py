@@ -54,6 +54,15 @@ def test_resume_equals_uninterrupted_run(tmp_path, data):
         np.testing.assert_array_equal(a, b)
 
 
+def test_same_seed_gives_the_same_weights(tmp_path, data):
+    x, y = data
+    a, hist_a = training.fit(_build, x, y, epochs=2, batch_size=32, seed=7, workdir=tmp_path / "a")
+    b, hist_b = training.fit(_build, x, y, epochs=2, batch_size=32, seed=7, workdir=tmp_path / "b")
+    assert [h["loss"] for h in hist_a] == [h["loss"] for h in hist_b]
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
 def test_different_seeds_differ(tmp_path, data):
     x, y = data
     a, _ = training.fit(_build, x, y, epochs=1, batch_size=32, seed=1, workdir=tmp_path / "a")

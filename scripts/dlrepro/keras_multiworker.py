@@ -31,6 +31,8 @@ import contextlib
 
 
 def is_multi_worker(strategy) -> bool:
+    if strategy is None:  # JAX: no tf.distribute strategy
+        return False
     import tensorflow as tf
 
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(

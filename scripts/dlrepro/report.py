@@ -63,6 +63,7 @@ CSV_COLUMNS = [
     "tolerance_pts",
     "within_tolerance",
     "data_source",
+    "computed_on",
 ]
 MD_COLUMNS = {
     "section": "row",
@@ -76,6 +77,7 @@ MD_COLUMNS = {
     "difference_pts": "difference (pts)",
     "within_tolerance": "within tolerance",
     "data_source": "data",
+    "computed_on": "computed on",
 }
 
 
@@ -208,6 +210,18 @@ class Measured:
     epochs: list[tuple[int, int]]  # (trained, requested) per run
     deterministic: bool = False  # a baseline: one value, no seeds
     details: list[str] = field(default_factory=list)  # shown beside the setting (e.g. ground truth)
+    runtimes: list[str] = field(default_factory=list)  # backend and device of each run
+
+
+def runtime_text(run: dict) -> str:
+    """``jax 0.11.2 on GPU NVIDIA H200`` (``, not deterministic`` when it was not): where a
+    run's metrics were computed (``runtime`` of its metrics.json; older runs: not recorded)."""
+    rt = run.get("runtime")
+    if not rt:
+        return "not recorded"
+    version = rt.get(rt.get("backend", ""), "")
+    text = f"{rt.get('backend', '?')} {version}".strip() + f" on {rt.get('device', '?')}"
+    return text if rt.get("deterministic", True) else text + ", not deterministic"
 
 
 def _group_runs(runs: dict) -> dict[tuple, Measured]:
@@ -218,6 +232,8 @@ def _group_runs(runs: dict) -> dict[tuple, Measured]:
         m = out.setdefault((experiment, key), Measured([], [], [], [], deterministic))
         m.values.append(float(value) if value is not None else float("nan"))
         m.labels.append(run.get("source_label", "unknown"))
+        if not deterministic:  # a baseline trains nothing
+            m.runtimes.append(runtime_text(run))
         if "seed" in run:
             m.seeds.append(int(run["seed"]))
         if "epochs" in run:
@@ -348,6 +364,7 @@ def build_row(
             difference_pts=None,
             within_tolerance=NOT_RUN,
             data_source="",
+            computed_on="",
         )
         return row
     mean, std, n = mean_std(measured.values)
@@ -372,6 +389,7 @@ def build_row(
         difference_pts=None if fig.lecture is None else round((mean - fig.lecture) * 100, 2),
         within_tolerance=verdict(fig.lecture, mean, n, label, tol, epochs_differ),
         data_source=label,
+        computed_on="; ".join(sorted(set(measured.runtimes))),
     )
     return row
 

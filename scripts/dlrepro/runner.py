@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import cluster
+from . import backend, cluster
 from .errors import DlReproError
 from .io import output_error
 
@@ -101,6 +101,7 @@ def run(main: Callable, snakemake) -> None:
         _start_attempt(log_path)
     logger = get_logger(log_path, companion=not rank)
     try:
+        backend.select(*job_backend(snakemake))
         command = None if worker else cluster.launch_request(snakemake)
         if command:
             cluster.launch_workers(command, log_path, logger)
@@ -122,6 +123,21 @@ def run(main: Callable, snakemake) -> None:
             handler.close()
         logger.handlers.clear()
         attempts_path(log_path).unlink(missing_ok=True)
+
+
+def job_backend(snakemake) -> tuple[str | None, str]:
+    """The Keras backend of this job and the key that chose it: the rule's resource
+    ``keras_backend`` (a profile's per-rule choice), else the config key ``training.backend``
+    (the rule's ``training`` params), else ``$KERAS_BACKEND`` (set by the workflow)."""
+    resources = getattr(snakemake, "resources", None)
+    chosen = getattr(resources, "keras_backend", None) if resources is not None else None
+    if chosen:
+        return str(chosen), f"resources keras_backend of rule {getattr(snakemake, 'rule', '?')}"
+    params = getattr(snakemake, "params", None)
+    training = getattr(params, "training", None) if params is not None else None
+    if isinstance(training, dict) and training.get("backend"):
+        return str(training["backend"]), "training.backend"
+    return None, "training.backend"
 
 
 def with_user_origin(message: str) -> str:

@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from . import backend
 from .errors import ConfigError
 
 # the lecture's settings per experiment (MNIST per model): the point marked "lecture"
@@ -397,6 +398,7 @@ def run_record(params: dict, seed: int, attrs, metrics: dict, **extra) -> dict:
         "epochs_requested": int(params["epochs_requested"]),
         "source": attrs["source"],
         "source_label": attrs["source_label"],
+        "runtime": backend.provenance(),
         **extra,
         **metrics,
     }

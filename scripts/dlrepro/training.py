@@ -1,13 +1,16 @@
-"""Deterministic, resumable Keras training shared by every experiment.
+"""Deterministic, resumable Keras training shared by every experiment, on TensorFlow or JAX.
 
-* :func:`set_determinism` seeds Python, NumPy and TensorFlow
-  (``keras.utils.set_random_seed``) and enables TensorFlow op determinism.
-* :func:`distribution_strategy` uses ``tf.distribute.MultiWorkerMirroredStrategy`` when the
+* The backend (config key ``training.backend``) is chosen before Keras is imported
+  (:mod:`dlrepro.backend`); on JAX nothing here imports TensorFlow.
+* :func:`set_determinism` seeds Python, NumPy and the backend and makes its ops
+  deterministic (:func:`dlrepro.backend.set_determinism`).
+* TensorFlow: :func:`distribution_strategy` uses ``tf.distribute.MultiWorkerMirroredStrategy`` when the
   process is one of several workers (TF_CONFIG, or a multi-task Slurm step: see
   :mod:`dlrepro.cluster`), ``tf.distribute.MirroredStrategy`` when the job sees more than one
   GPU (or when devices are given), the default strategy otherwise.  With several workers only
   the chief writes checkpoints and models; the others write into a temporary directory.
-* :func:`fit` trains with **one** ``model.fit`` call over a ``tf.data`` pipeline built once:
+* :func:`fit` trains with **one** ``model.fit`` call; on TensorFlow over a ``tf.data`` pipeline built once
+  (on JAX over index blocks of device copies of the arrays, :mod:`dlrepro.batches`):
   the training arrays become tensors once, and every epoch's batches are gathered from
   them in an order derived from ``(seed, epoch)`` alone (no per-epoch copy of the data, no
   per-epoch data adapter).  A callback resets the layers' random-seed state (dropout masks)
@@ -39,7 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cluster, keras_multiworker
+from . import backend, cluster, keras_multiworker
+from .batches import epoch_seed
 from .errors import ConfigError, DlReproError
 from .io import atomic_path, read_json, write_json
 
@@ -72,24 +76,24 @@ def fault_for(spec: str, workdir: Path | str, epoch_done: int) -> str | None:
 
 
 def set_determinism(seed: int) -> None:
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(int(seed))
-    tf.config.experimental.enable_op_determinism()
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A 31-bit seed that depends only on the run seed and the epoch."""
-    return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1)[0] & 0x7FFFFFFF)
+    backend.set_determinism(seed)
 
 
 def distribution_strategy(devices: list[str] | None = None):
-    """MultiWorkerMirroredStrategy for one of several workers; else MirroredStrategy over
-    ``devices`` or over all GPUs when there are several; else the default strategy."""
+    """TensorFlow: MultiWorkerMirroredStrategy for one of several workers; else
+    MirroredStrategy over ``devices`` or over all GPUs when there are several; else the
+    default strategy.  JAX: None (one device; several GPUs: one training per GPU, docs/gpu.md)."""
+    kind = cluster.multi_worker_kind()
+    if backend.name() == "jax":
+        if kind:
+            raise ConfigError(
+                "config key training.backend: jax runs one training per process; multi-task jobs "
+                "(resources tasks/mpi > 1) use TensorFlow's MultiWorkerMirroredStrategy: "
+                "set training.backend: tensorflow for them (docs/multinode.md)"
+            )
+        return None
     import tensorflow as tf
 
-    kind = cluster.multi_worker_kind()
     if kind:
         return cluster.multi_worker_strategy(kind)
     if devices:
@@ -119,9 +123,7 @@ def check_precision(precision: str, gpus: int | None = None) -> None:
     if precision == "float32":
         return
     if gpus is None:
-        import tensorflow as tf
-
-        gpus = len(tf.config.list_physical_devices("GPU"))
+        gpus = len(backend.gpus())
     if gpus:
         return
     if precision == "mixed_float16":
@@ -402,7 +404,7 @@ def fit(
             " (chief: writes checkpoints and outputs)" if chief else "",
             strategy.num_replicas_in_sync,
         )
-    elif strategy.num_replicas_in_sync > 1:
+    elif strategy is not None and strategy.num_replicas_in_sync > 1:
         logger.info("MirroredStrategy over %d replicas", strategy.num_replicas_in_sync)
     # a non-chief worker reads the chief's checkpoints but writes its own into a temp dir
     savedir = workdir if chief else Path(tempfile.mkdtemp(prefix="dlrepro-worker-"))
@@ -413,6 +415,8 @@ def fit(
     fingerprint = {"seed": int(seed), "batch_size": int(batch_size), "n": len(x), **(fingerprint or {})}
     if precision != "float32":
         fingerprint["precision"] = precision
+    if backend.name() != "tensorflow":  # another order of batches: never resume across backends
+        fingerprint["backend"] = backend.name()
     fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
     if multi:  # the chief has finished writing its last checkpoint before anyone reads
         cluster.barrier(strategy)
@@ -425,7 +429,7 @@ def fit(
             + " there, the other workers do not all find the same; every worker must see the chief's checkpoint directory"
             " (a shared file system; docs/multinode.md)"
         )
-    with strategy.scope():
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
         if state is None:
             model = build_model()
             start, history = 0, []
@@ -436,15 +440,7 @@ def fit(
     if start >= epochs:
         return model, history[:epochs]
 
-    train = training_dataset(
-        x, y, batch_size=batch_size, seed=seed, first_epoch=start, epochs=epochs, shuffle=shuffle
-    )
-    validation = None
-    if validation_data is not None:
-        validation = eval_dataset(validation_data[0], validation_data[1], batch_size)
-    if multi:  # every worker builds the same batches; each takes its replicas' share of them
-        train = _shard_by_data(train)
-        validation = None if validation is None else _shard_by_data(validation)
+    inputs = _inputs(model, x, y, validation_data, batch_size, seed, start, epochs, shuffle, multi)
     with _StopRequest(logger) as stop, keras_multiworker.patched(strategy):
         control = _make_callback(
             seed=seed,
@@ -460,11 +456,9 @@ def fit(
             agree=(lambda flags: cluster.any_worker(strategy, flags)) if multi else None,
         )
         model.fit(
-            train,
+            **inputs,
             epochs=epochs,
             initial_epoch=start,
-            steps_per_epoch=math.ceil(len(x) / batch_size),
-            validation_data=validation,
             shuffle=False,
             callbacks=[control, *(callbacks or [])],
             verbose=0,
@@ -476,6 +470,47 @@ def fit(
             f"checkpoint saved in {workdir}; rerun the workflow to resume from it"
         )
     return model, history
+
+
+def _inputs(model, x, y, validation_data, batch_size, seed, start, epochs, shuffle, multi) -> dict:
+    """The data keywords of ``model.fit``: TensorFlow, a ``tf.data`` pipeline; JAX, index
+    blocks of device copies of the arrays (:func:`dlrepro.batches.attach`), or host batches
+    for a training set too large to copy whole.  Same epochs, same batches either way."""
+    order = {
+        "batch_size": batch_size,
+        "seed": seed,
+        "first_epoch": start,
+        "epochs": epochs,
+        "shuffle": shuffle,
+    }
+    if backend.name() == "tensorflow":
+        train = training_dataset(x, y, **order)
+        validation = None
+        if validation_data is not None:
+            validation = eval_dataset(validation_data[0], validation_data[1], batch_size)
+        if multi:  # every worker builds the same batches; each takes its replicas' share of them
+            train = _shard_by_data(train)
+            validation = None if validation is None else _shard_by_data(validation)
+        return {"x": train, "validation_data": validation, "steps_per_epoch": math.ceil(len(x) / batch_size)}
+    from . import batches
+
+    validation = None
+    if validation_data is not None:
+        validation = tuple(batches.as_array(a) for a in validation_data)
+    if batches.on_device(x):
+        batches.attach(model, x, y)
+        return {
+            "x": batches.index_blocks(len(x), **order),
+            "steps_per_epoch": batches.blocks_per_epoch(len(x), batch_size),
+            "validation_data": validation,
+            "validation_batch_size": max(batch_size, batches.EVAL_BATCH),
+        }
+    return {
+        "x": batches.host_batches(x, y, **order),
+        "steps_per_epoch": math.ceil(len(x) / batch_size),
+        "validation_data": validation,
+        "validation_batch_size": max(batch_size, batches.EVAL_BATCH),
+    }
 
 
 def _checkpoint(model, workdir: Path, epoch: int, history: list[dict], fingerprint: dict) -> None:
@@ -539,27 +574,15 @@ def configure_threads(threads: int) -> int:
     ``threads`` is what the job was given (Snakemake's ``threads``: ``--cores``,
     ``--set-threads``, Slurm's CPUs per task/GPU).  Returns the number set.
     """
-    import tensorflow as tf
-
-    threads = max(1, int(threads))
-    with contextlib.suppress(RuntimeError):  # already initialised (e.g. in tests)
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    threads = backend.configure_threads(threads)
     if cluster.multi_worker_kind():  # one of several workers: the strategy comes first
         distribution_strategy()
     return threads
 
 
 def runtime_summary(threads: int) -> str:
-    """One log line: TensorFlow threads, oneDNN, devices (what this job actually runs on)."""
-    import tensorflow as tf
-
-    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
-    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "TensorFlow default")
-    return (
-        f"TensorFlow {tf.__version__}: {threads} CPU thread(s), TF_ENABLE_ONEDNN_OPTS={onednn}, "
-        f"{'GPUs ' + ', '.join(gpus) if gpus else 'no GPU'}"
-    )
+    """One log line: backend, threads, devices, determinism (what this job actually runs on)."""
+    return backend.summary(threads)
 
 
 def training_options(params) -> dict:
