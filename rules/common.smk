@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
+from dlrepro.backend import export as export_backend  # noqa: E402
 from dlrepro.config import (  # noqa: E402
     check_config,
     check_user_paths,
@@ -42,7 +43,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 # Every job of this run imports Keras with this backend (before Keras is imported; a rule's
 # resource keras_backend, which a profile may set, overrides it in that job: dlrepro.runner).
-os.environ["KERAS_BACKEND"] = config["training"]["backend"]
+export_backend(config["training"]["backend"])
 
 
 wildcard_constraints:

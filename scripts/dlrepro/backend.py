@@ -56,6 +56,12 @@ def select(name: str | None = None, key: str = "training.backend") -> str:
     return name
 
 
+def export(name: str) -> None:
+    """Make ``name`` the backend of every job the calling process starts (the workflow's
+    ``KERAS_BACKEND``; jobs started by Snakemake inherit its environment)."""
+    os.environ["KERAS_BACKEND"] = check(name)
+
+
 def name() -> str:
     import keras
 
