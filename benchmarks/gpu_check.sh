@@ -11,7 +11,7 @@
 # Environment:
 #   GPU_CHECK_PROFILE  a --profile (e.g. profiles/tiny); default none: the README's main job,
 #                      i.e. the workflow profile profiles/default alone
-#   GPU_CHECK_CONFIG   more --config items, space-separated (e.g. 'max_epochs=3 seeds=[1]')
+#   GPU_CHECK_CONFIG   more --config items, separated by ";" (e.g. "max_epochs=3;seeds=[1]")
 #   GPU_CHECK_TIMEOUT  seconds after which Snakemake is interrupted (SIGINT: it stops its
 #                      jobs) and what exists is collected; default: no limit
 #   GPU_CHECK_GRACE    seconds Snakemake gets to stop after a signal before its process
@@ -229,7 +229,7 @@ if [ "${GPU_CHECK_FRESH:-0}" = 1 ]; then
 fi
 CMD=("${SNAKEMAKE[@]}" --cores all)
 [ -n "${GPU_CHECK_PROFILE:-}" ] && CMD+=(--profile "$GPU_CHECK_PROFILE")
-read -r -a EXTRA <<<"${GPU_CHECK_CONFIG:-}"
+IFS=";" read -r -a EXTRA <<<"${GPU_CHECK_CONFIG:-}"
 CMD+=(--config "data_mirror=$MIRROR" 'training={backend: jax}' "${EXTRA[@]}")
 say "command: ${CMD[*]}"
 TIMEOUT=()
