@@ -167,15 +167,24 @@ def _version(package: str) -> str | None:
 
 @cache
 def _cuda_version() -> str | None:
+    """The CUDA version the backend runs with, where it tells (None on a CPU)."""
     if name() == "jax":
         with contextlib.suppress(Exception):
             import jax
+            import jax.extend
 
-            for d in jax.devices():
-                if d.platform == "gpu":
-                    backend = jax.extend.backend.get_backend() if hasattr(jax, "extend") else None
-                    version = getattr(backend, "platform_version", None)
-                    return str(version) if version else "unknown"
+            if any(d.platform == "gpu" for d in jax.devices()):
+                version = getattr(jax.extend.backend.get_backend(), "platform_version", "") or ""
+                if version:
+                    return version
+                for package in (
+                    "nvidia-cuda-runtime",
+                    "nvidia-cuda-runtime-cu13",
+                    "nvidia-cuda-runtime-cu12",
+                ):
+                    if _version(package):
+                        return f"CUDA runtime {_version(package)}"
+                return "unknown"
         return None
     with contextlib.suppress(Exception):
         import tensorflow as tf
