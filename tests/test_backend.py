@@ -54,7 +54,9 @@ def tf_imports(tmp_path: Path) -> str:
 
 
 def test_unknown_backend_and_a_switch_after_import_are_refused_in_one_line():
-    with pytest.raises(ConfigError, match=r"config key training.backend: 'torch', expected one of tensorflow, jax"):
+    with pytest.raises(
+        ConfigError, match=r"config key training.backend: 'torch', expected one of tensorflow, jax"
+    ):
         backend.check("torch")
     import keras  # this pytest process: TensorFlow
 
@@ -77,9 +79,21 @@ def test_training_guarantees_hold_on_jax_without_tensorflow(tmp_path, feed):
         "test_checkpoint_of_other_settings_is_not_resumed",
         "test_sigterm_checkpoints_then_resume_is_bit_exact",
         "test_one_model_fit_call_and_checkpoints_only_when_due",
+        "test_truncated_newest_checkpoint_resumes_from_the_previous_one",
+        "test_only_checkpoint_corrupt_starts_afresh",
     ]
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_training.py", "-k", " or ".join(tests)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_training.py",
+            "-k",
+            " or ".join(tests),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -142,7 +156,9 @@ def test_kill_9_then_resume_is_bit_exact_on_jax(tmp_path, feed):
     assert a.files == b.files
     for name in a.files:
         np.testing.assert_array_equal(a[name], b[name])
-    prov = json.loads(next(line for line in full.stdout.splitlines() if line.startswith("PROVENANCE")).split(" ", 1)[1])
+    prov = json.loads(
+        next(line for line in full.stdout.splitlines() if line.startswith("PROVENANCE")).split(" ", 1)[1]
+    )
     assert prov["backend"] == "jax" and prov["device"].startswith("CPU ") and prov["deterministic"] is True
     assert prov["jax"] and prov["keras"] and "tensorflow" not in prov
     assert not tf_imports(tmp_path), tf_imports(tmp_path)[-3000:]

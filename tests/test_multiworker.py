@@ -70,7 +70,13 @@ training.save_model(full, "model.keras")
 out = {"history": history, "weights": [w.tolist() for w in full.get_weights()],
        "chief": training.cluster.is_chief(), "rank": training.cluster.task_rank()}
 if os.environ.get("TF_CONFIG"):
-    training.fit(build, x, y, workdir=f"{shared}/run-resumed", stop_after=1, **kw)
+    training.fit(build, x, y, workdir=f"{shared}/run-resumed", stop_after=2, **kw)
+    if training.cluster.is_chief():  # the newest checkpoint truncated (fit's barrier waits for this)
+        newest = f"{shared}/run-resumed/checkpoint-00002.keras"
+        with open(newest, "rb") as fh:
+            head = fh.read(100)
+        with open(newest, "wb") as fh:
+            fh.write(head)
     resumed, history_resumed = training.fit(build, x, y, workdir=f"{shared}/run-resumed", **kw)
     out["resumed"] = [w.tolist() for w in resumed.get_weights()]
     out["history_resumed"] = history_resumed
@@ -198,14 +204,25 @@ def test_only_the_chief_writes(runs):
     assert not (other / "model.keras").exists() and not list(other.iterdir())
     # checkpoint_epochs=1: the chief's checkpoint of epoch 2 is in the shared directory
     state = json.loads((runs.dirs["shared"] / "run-full" / "state.json").read_text())
-    assert state["epoch"] == 2 and len(list((runs.dirs["shared"] / "run-full").glob("*.keras"))) == 1
+    assert state["epoch"] == 2 and [e["epoch"] for e in state["previous"]] == [1]
+    assert len(list((runs.dirs["shared"] / "run-full").glob("*.keras"))) == 2  # the newest two
 
 
 def test_workers_resume_from_the_chiefs_checkpoint(runs):
-    """Stopped after epoch 1 (stop_after), both workers resume from the chief's checkpoint in
-    the shared directory and end with the weights of the uninterrupted run."""
+    """Stopped after epoch 2 (stop_after) and the newest checkpoint truncated: both workers skip
+    it (only the chief sets it aside), resume from the chief's checkpoint of epoch 1 in the
+    shared directory and end with the weights of the uninterrupted run."""
     w0, w1 = runs.results["worker0"], runs.results["worker1"]
+    shared = runs.dirs["shared"] / "run-resumed"
+    assert (
+        "set aside as checkpoint-00002.keras.corrupt, resuming from checkpoint-00001.keras (epoch 1)"
+        in (runs.logs["worker0"])
+    )
+    assert "resuming from checkpoint-00001.keras (epoch 1)" in runs.logs["worker1"]
+    assert "set aside as" not in runs.logs["worker1"]
+    assert (shared / "checkpoint-00002.keras.corrupt").is_file()
     for name in ("worker0", "worker1"):
+        assert "unreadable checkpoint" in runs.logs[name]
         assert "run-resumed after epoch 1 of 3" in runs.logs[name]
     assert _max_difference(w0["resumed"], w0["weights"]) == 0.0
     assert _max_difference(w1["resumed"], w0["weights"]) == 0.0

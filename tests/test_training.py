@@ -110,6 +110,100 @@ def test_sigterm_checkpoints_then_resume_is_bit_exact(tmp_path, data, monkeypatc
         np.testing.assert_array_equal(a, b)
 
 
+def _truncate(path: Path, keep: int = 100) -> None:
+    """What a crash of the file system or a full quota leaves: the first bytes only."""
+    path.write_bytes(path.read_bytes()[:keep])
+
+
+def _assert_same_run(model, hist, full, hist_full):
+    assert [h["epoch"] for h in hist] == [1, 2, 3, 4]
+    for key in ("loss", "accuracy"):
+        assert [h[key] for h in hist] == [h[key] for h in hist_full]
+    for a, b in zip(full.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_truncated_newest_checkpoint_resumes_from_the_previous_one(tmp_path, data, caplog):
+    """Two checkpoints are kept; the newest one truncated is set aside (one warning line) and
+    the job resumes from the one before, bit for bit the uninterrupted run."""
+    x, y = data
+    kw = {"epochs": 4, "batch_size": 32, "seed": 5, "checkpoint_seconds": None}
+    full, hist_full = training.fit(_build, x, y, workdir=tmp_path / "a", **kw)
+    work = tmp_path / "b"
+    training.fit(_build, x, y, workdir=work, checkpoint_epochs=1, stop_after=3, **kw)
+    assert sorted(p.name for p in work.glob("*.keras")) == [
+        "checkpoint-00002.keras",
+        "checkpoint-00003.keras",
+    ]
+    state = training.read_json(work / training.STATE_FILE)
+    assert state["epoch"] == 3 and [e["epoch"] for e in state["previous"]] == [2]
+    assert len(state["previous"][0]["history"]) == 2
+    _truncate(work / "checkpoint-00003.keras")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="dlrepro"):
+        model, hist = training.fit(_build, x, y, workdir=work, checkpoint_epochs=1, **kw)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"{work / 'checkpoint-00003.keras'}: unreadable checkpoint (")
+    assert warnings[0].endswith(
+        "; set aside as checkpoint-00003.keras.corrupt, resuming from checkpoint-00002.keras (epoch 2)"
+    )
+    assert (work / "checkpoint-00003.keras.corrupt").stat().st_size == 100
+    assert "resuming from" in caplog.text and "after epoch 2 of 4" in caplog.text
+    _assert_same_run(model, hist, full, hist_full)
+
+
+def test_only_checkpoint_corrupt_starts_afresh(tmp_path, data, caplog):
+    """The only checkpoint (an old single-checkpoint state.json) unreadable: set aside, one
+    warning line, training starts afresh and still equals the uninterrupted run."""
+    x, y = data
+    kw = {"epochs": 4, "batch_size": 32, "seed": 5, "checkpoint_seconds": None}
+    full, hist_full = training.fit(_build, x, y, workdir=tmp_path / "a", **kw)
+    work = tmp_path / "b"
+    training.fit(_build, x, y, workdir=work, checkpoint_epochs=1, stop_after=1, **kw)
+    state = training.read_json(work / training.STATE_FILE)
+    assert state["epoch"] == 1 and state["previous"] == []
+    del state["previous"]  # the format of a single checkpoint (before two were kept)
+    training.write_json(state, work / training.STATE_FILE)
+    _truncate(work / "checkpoint-00001.keras")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="dlrepro"):
+        model, hist = training.fit(_build, x, y, workdir=work, **kw)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        f"{work / 'checkpoint-00001.keras'}: unreadable checkpoint (not a whole .keras zip archive, 100 bytes: "
+        "File is not a zip file); set aside as checkpoint-00001.keras.corrupt, starting afresh"
+    ]
+    assert not (work / "checkpoint-00001.keras").exists()
+    assert (work / "checkpoint-00001.keras.corrupt").is_file()
+    _assert_same_run(model, hist, full, hist_full)
+
+
+def test_old_single_checkpoint_state_still_resumes(tmp_path, data):
+    x, y = data
+    kw = {"epochs": 4, "batch_size": 32, "seed": 5, "checkpoint_seconds": None}
+    full, hist_full = training.fit(_build, x, y, workdir=tmp_path / "a", **kw)
+    work = tmp_path / "b"
+    training.fit(_build, x, y, workdir=work, stop_after=2, **kw)
+    state = training.read_json(work / training.STATE_FILE)
+    del state["previous"]
+    training.write_json(state, work / training.STATE_FILE)
+    model, hist = training.fit(_build, x, y, workdir=work, **kw)
+    _assert_same_run(model, hist, full, hist_full)
+
+
+def test_unreadable_state_file_starts_afresh(tmp_path, data, caplog):
+    x, y = data
+    work = tmp_path / "b"
+    training.fit(_build, x, y, epochs=2, batch_size=32, seed=5, workdir=work, stop_after=1)
+    _truncate(work / training.STATE_FILE, keep=20)
+    with caplog.at_level("WARNING", logger="dlrepro"):
+        _, hist = training.fit(_build, x, y, epochs=2, batch_size=32, seed=5, workdir=work)
+    assert "state.json: unreadable checkpoint state (" in caplog.text
+    assert "set aside as state.json.corrupt, starting afresh" in caplog.text
+    assert [h["epoch"] for h in hist] == [1, 2]
+
+
 def test_one_model_fit_call_and_checkpoints_only_when_due(tmp_path, data):
     import keras
 

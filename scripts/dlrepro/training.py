@@ -22,6 +22,9 @@
   SIGTERM, SIGUSR1 (what Slurm sends before a time limit or a preemption, see
   ``docs/cluster.md``) or SIGINT (Ctrl-C): the current epoch is finished, checkpointed,
   and the job ends with :class:`TrainingInterrupted`; a rerun resumes from there.
+  The newest two checkpoints are kept; one that cannot be read (truncated, CRC error) is
+  reported in one warning line, renamed ``<name>.corrupt`` by the chief, and the job resumes
+  from the newest readable one, or starts afresh when none is left.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import signal
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -155,17 +159,125 @@ def _reset_seed_generators(model, seed: int) -> None:
             state.assign(value.astype(state.dtype))
 
 
-def _load_state(workdir: Path, fingerprint: dict, logger: logging.Logger):
+def _load_state(workdir: Path, fingerprint: dict, logger: logging.Logger, *, chief: bool = True):
+    """The state of ``workdir``'s checkpoints, or None (none there, or made with other settings).
+
+    ``state.json`` describes the newest checkpoint at its top level (``epoch``, ``checkpoint``,
+    ``history``: the format of a single checkpoint, which older directories have) and the older
+    one still kept under ``previous`` (a list of the same three keys)."""
     state_path = workdir / STATE_FILE
     if not state_path.exists():
         return None
-    state = read_json(state_path)
+    try:
+        state = read_json(state_path)
+        _kept(state)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = _one_line(exc)
+        aside = _set_aside(state_path) if chief else None
+        logger.warning(
+            "%s: unreadable checkpoint state (%s); %s, starting afresh",
+            state_path,
+            why,
+            f"set aside as {aside.name}" if aside else "skipped (the chief worker sets it aside)",
+        )
+        return None
     if state.get("fingerprint") != fingerprint:
         logger.warning("%s: checkpoint was made with other settings; starting afresh", workdir)
         return None
-    if not (workdir / state["checkpoint"]).exists():
-        return None
     return state
+
+
+def _kept(state: dict | None) -> list[dict]:
+    """The checkpoints that ``state`` keeps, newest first: ``{epoch, checkpoint, history}``."""
+    if not state:
+        return []
+    entries = [state, *state.get("previous", [])]
+    return [
+        {"epoch": int(e["epoch"]), "checkpoint": str(e["checkpoint"]), "history": list(e["history"])}
+        for e in entries
+    ]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why the ``.keras`` archive ``path`` cannot be a checkpoint (missing, truncated, a member
+    that fails its CRC), or None when it looks whole."""
+    if not path.is_file():
+        return "file missing"
+    size = path.stat().st_size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            missing = sorted({"config.json", "model.weights.h5"} - names)
+            if missing:
+                return f"archive lacks {', '.join(missing)}"
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        return f"not a whole .keras zip archive, {size} bytes: {_one_line(exc)}"
+    if bad is not None:
+        return f"member {bad} fails its CRC check"
+    return None
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename ``path`` to ``<name>.corrupt`` (``.corrupt-2``, ... if taken); never deletes."""
+    aside = path.with_name(path.name + ".corrupt")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{n}")
+    os.replace(path, aside)
+    return aside
+
+
+def _resume_point(workdir: Path, state: dict | None, logger: logging.Logger, *, chief: bool, load):
+    """Load the newest readable checkpoint that ``state`` keeps: ``(model, entry)``, or
+    ``(None, None)`` when none is left.  Each unreadable one is reported in one warning line and,
+    by the chief only, set aside (renamed ``.corrupt``) and dropped from ``state.json``; other
+    workers skip it.  The choice depends only on the directory's content, so every worker of a
+    multi-worker job makes the same one."""
+    kept = _kept(state)
+    bad: list[tuple[dict, str]] = []
+    model, chosen = None, None
+    for entry in kept:
+        path = workdir / entry["checkpoint"]
+        why = _unreadable(path)
+        if why is None:
+            try:
+                model = load(path)
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                why = f"{type(exc).__name__}: {_one_line(exc)}"
+        if why is None:
+            chosen = entry
+            break
+        bad.append((entry, why))
+    if not bad:
+        return model, chosen
+    outcome = (
+        f"resuming from {chosen['checkpoint']} (epoch {chosen['epoch']})" if chosen else "starting afresh"
+    )
+    for entry, why in bad:
+        path = workdir / entry["checkpoint"]
+        if not path.exists():
+            aside = "nothing to set aside"
+        elif chief:
+            aside = f"set aside as {_set_aside(path).name}"
+        else:
+            aside = "skipped (the chief worker sets it aside)"
+        logger.warning("%s: unreadable checkpoint (%s); %s, %s", path, why, aside, outcome)
+    if chief:  # state.json keeps only what is left (none left: no state)
+        left = kept[kept.index(chosen) :] if chosen else []
+        if left:
+            write_json(
+                {**left[0], "fingerprint": state["fingerprint"], "previous": left[1:]}, workdir / STATE_FILE
+            )
+        else:
+            (workdir / STATE_FILE).unlink(missing_ok=True)
+    return model, chosen
 
 
 def training_dataset(
@@ -420,23 +532,23 @@ def fit(
     fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
     if multi:  # the chief has finished writing its last checkpoint before anyone reads
         cluster.barrier(strategy)
-    state = _load_state(workdir, fingerprint, logger)
-    if multi and not cluster.same_on_every_worker(strategy, 0 if state is None else int(state["epoch"])):
-        # workers resuming from different epochs would run different collectives and hang or fail
-        raise DlReproError(
-            f"{workdir}: worker {cluster.task_rank()} finds "
-            + (f"a checkpoint after epoch {state['epoch']}" if state else "no checkpoint")
-            + " there, the other workers do not all find the same; every worker must see the chief's checkpoint directory"
-            " (a shared file system; docs/multinode.md)"
+    state = _load_state(workdir, fingerprint, logger, chief=chief)
+    if multi:  # before any variable exists: the epoch each worker will resume from (whole archives)
+        expected = next(
+            (e["epoch"] for e in _kept(state) if _unreadable(workdir / e["checkpoint"]) is None), 0
         )
+        _same_start(strategy, workdir, expected)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        if state is None:
+        model, resumed = _resume_point(workdir, state, logger, chief=chief, load=keras.models.load_model)
+        if resumed is None:
             model = build_model()
             start, history = 0, []
         else:
-            model = keras.models.load_model(workdir / state["checkpoint"])
-            start, history = int(state["epoch"]), list(state["history"])
-            logger.info("resuming from %s after epoch %d of %d", workdir, start, epochs)
+            start, history = resumed["epoch"], resumed["history"]
+    if multi:  # the same after loading (a whole archive that Keras cannot load is skipped too)
+        _same_start(strategy, workdir, start)
+    if resumed is not None:
+        logger.info("resuming from %s after epoch %d of %d", workdir, start, epochs)
     if start >= epochs:
         return model, history[:epochs]
 
@@ -470,6 +582,18 @@ def fit(
             f"checkpoint saved in {workdir}; rerun the workflow to resume from it"
         )
     return model, history
+
+
+def _same_start(strategy, workdir: Path, start: int) -> None:
+    """Every worker resumes after the same epoch (``0``: none), or one line says why not."""
+    if not cluster.same_on_every_worker(strategy, start):
+        # workers resuming from different epochs would run different collectives and hang or fail
+        raise DlReproError(
+            f"{workdir}: worker {cluster.task_rank()} finds "
+            + (f"a checkpoint after epoch {start}" if start else "no checkpoint")
+            + " there, the other workers do not all find the same; every worker must see the chief's checkpoint directory"
+            " (a shared file system; docs/multinode.md)"
+        )
 
 
 def _inputs(model, x, y, validation_data, batch_size, seed, start, epochs, shuffle, multi) -> dict:
@@ -514,15 +638,36 @@ def _inputs(model, x, y, validation_data, batch_size, seed, start, epochs, shuff
 
 
 def _checkpoint(model, workdir: Path, epoch: int, history: list[dict], fingerprint: dict) -> None:
-    """Save model+optimizer and history; the state file is the atomic commit point."""
+    """Save model+optimizer and history; the state file is the atomic commit point.
+
+    The newest two checkpoints are kept (the older one, with its history, under ``previous``
+    in ``state.json``), so a newest one that turns out unreadable still leaves one to resume
+    from; older ones are deleted once the new state is written."""
     name = f"checkpoint-{epoch:05d}.keras"
     with atomic_path(workdir / name, suffix=".keras") as tmp:
         model.save(tmp)
-    state = {"epoch": epoch, "checkpoint": name, "history": history, "fingerprint": fingerprint}
+    try:
+        old = read_json(workdir / STATE_FILE)
+        earlier = _kept(old) if old.get("fingerprint") == fingerprint else []
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        earlier = []
+    previous = [
+        e
+        for e in earlier
+        if e["epoch"] < epoch and e["checkpoint"] != name and (workdir / e["checkpoint"]).is_file()
+    ][:1]
+    state = {
+        "epoch": epoch,
+        "checkpoint": name,
+        "history": list(history),
+        "fingerprint": fingerprint,
+        "previous": previous,
+    }
     write_json(state, workdir / STATE_FILE)
-    for old in workdir.glob("checkpoint-*.keras"):
-        if old.name != name:
-            old.unlink(missing_ok=True)
+    keep = {name, *(e["checkpoint"] for e in previous)}
+    for stale in workdir.glob("checkpoint-*.keras"):
+        if stale.name not in keep:
+            stale.unlink(missing_ok=True)
 
 
 def _shard_by_data(dataset):
