@@ -194,3 +194,41 @@ def test_tiny_profile_on_jax_imports_no_tensorflow(tmp_path):
             assert runtime and runtime["backend"] == "jax", path
     table = (wf / "results" / "tables" / "reproduction.md").read_text()
     assert "jax 0" in table and "on CPU" in table
+
+
+def test_a_job_that_sees_two_devices_trains_on_one_with_the_same_weights(tmp_path):
+    """Several GPUs: one training per GPU (docs/gpu.md). A job that sees two devices (here two
+    host devices, XLA_FLAGS=--xla_force_host_platform_device_count=2) trains on one of them and
+    gives the weights of a one-device run with the same seed."""
+    env = {**jax_env(tmp_path), "DLREPRO_JAX_FEED": "device"}
+    runs = {}
+    for devices in (1, 2):
+        flags = f"--xla_force_host_platform_device_count={devices}"
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                KILL_SCRIPT,
+                str(tmp_path / f"w{devices}"),
+                str(tmp_path / f"w{devices}.npz"),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**env, "XLA_FLAGS": flags},
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[devices] = np.load(tmp_path / f"w{devices}.npz")
+    check = subprocess.run(
+        [sys.executable, "-c", "import jax; print(len(jax.devices()))"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+    )
+    assert check.stdout.strip() == "2", check.stderr[-2000:]
+    assert runs[1].files == runs[2].files
+    for name in runs[1].files:
+        np.testing.assert_array_equal(runs[1][name], runs[2][name])
+    assert not tf_imports(tmp_path), tf_imports(tmp_path)[-3000:]
