@@ -26,40 +26,40 @@ DEFAULT = "tensorflow"
 JAX_GPU_DETERMINISM = "--xla_gpu_deterministic_ops=true"
 
 
-def check(name, key: str = "training.backend") -> str:
-    """``name`` if it is a known backend, else a one-line ConfigError naming ``key``."""
-    if name not in BACKENDS:
-        raise ConfigError(f"config key {key}: {name!r}, expected one of {', '.join(BACKENDS)}")
-    return name
+def check(chosen, key: str = "training.backend") -> str:
+    """``chosen`` if it is a known backend, else a one-line ConfigError naming ``key``."""
+    if chosen not in BACKENDS:
+        raise ConfigError(f"config key {key}: {chosen!r}, expected one of {', '.join(BACKENDS)}")
+    return chosen
 
 
-def select(name: str | None = None, key: str = "training.backend") -> str:
-    """Make ``name`` (default: ``$KERAS_BACKEND``, else TensorFlow) this process's backend.
+def select(chosen: str | None = None, key: str = "training.backend") -> str:
+    """Make ``chosen`` (default: ``$KERAS_BACKEND``, else TensorFlow) this process's backend.
 
     Must run before Keras is imported; once Keras is loaded, asking for another backend is
     refused in one line (a job cannot switch)."""
-    name = check(name or os.environ.get("KERAS_BACKEND") or DEFAULT, key)
+    chosen = check(chosen or os.environ.get("KERAS_BACKEND") or DEFAULT, key)
     if "keras" in sys.modules:
         loaded = sys.modules["keras"].backend.backend()
-        if loaded != name:
+        if loaded != chosen:
             raise ConfigError(
-                f"config key {key}: {name!r} asked for, but Keras was already imported with the "
+                f"config key {key}: {chosen!r} asked for, but Keras was already imported with the "
                 f"{loaded!r} backend in this process (set KERAS_BACKEND before importing keras)"
             )
-    os.environ["KERAS_BACKEND"] = name
-    if name == "jax":
+    os.environ["KERAS_BACKEND"] = chosen
+    if chosen == "jax":
         flags = os.environ.get("XLA_FLAGS", "")
         if "xla_gpu_deterministic_ops" not in flags:
             os.environ["XLA_FLAGS"] = f"{flags} {JAX_GPU_DETERMINISM}".strip()
         # several jobs may share a GPU: allocate as needed, not 75 % of the card up front
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    return name
+    return chosen
 
 
-def export(name: str) -> None:
-    """Make ``name`` the backend of every job the calling process starts (the workflow's
+def export(chosen: str) -> None:
+    """Make ``chosen`` the backend of every job the calling process starts (the workflow's
     ``KERAS_BACKEND``; jobs started by Snakemake inherit its environment)."""
-    os.environ["KERAS_BACKEND"] = check(name)
+    os.environ["KERAS_BACKEND"] = check(chosen)
 
 
 def name() -> str:
