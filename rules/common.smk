@@ -8,6 +8,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from dlrepro.backend import export as export_backend  # noqa: E402
+from dlrepro.comparison import other_table  # noqa: E402
 from dlrepro.config import (  # noqa: E402
     check_config,
     check_user_paths,
@@ -37,6 +38,7 @@ try:
     check_config(config, SCHEMA, config_sources(workflow))  # names the file / --config
     check_user_paths(config)
     check_scene_config(config)
+    COMPARE_WITH = other_table(config.get("reporting", {}).get("compare_with"))
 except ConfigError as exc:
     raise WorkflowError(f"Invalid configuration: {exc}") from None
 validate(config, schema="../schemas/config.schema.yaml")
@@ -111,6 +113,10 @@ def get_config_hash(reporting=False, sweep=None):
     """
     skip = {"sweeps"} if reporting else {"sweeps", "reporting"}
     kept = {k: v for k, v in config.items() if k not in skip}
+    if "reporting" in kept:  # the other run compared with changes no table of this run
+        kept["reporting"] = {
+            k: v for k, v in kept["reporting"].items() if k != "compare_with"
+        }
     if sweep is not None:
         kept["sweeps"] = {sweep: (config.get("sweeps") or {}).get(sweep)}
     return config_hash(kept)
@@ -617,7 +623,8 @@ def get_workflow_sources():
 
 def get_report_output():
     """The reproduction table, HTML pages of the tables, plots of every enabled
-    experiment and the rule graph (built even when every experiment is disabled)."""
+    experiment and the rule graph (built even when every experiment is disabled); the
+    comparison with another run when reporting.compare_with is set."""
     outputs = [
         "results/tables/reproduction.csv",
         "results/tables/reproduction.md",
@@ -627,7 +634,19 @@ def get_report_output():
     for experiment in REPORT_CATEGORIES:
         pages = when_available(experiment, lambda e=experiment: _report_of(e))
         _extend(outputs, pages)
+    if COMPARE_WITH is not None:
+        outputs += [f"results/tables/comparison.{ext}" for ext in ("csv", "md", "html")]
     return outputs
+
+
+def get_comparison_input(wildcards):
+    """This run's reproduction table and the other run's (reporting.compare_with, checked
+    at start-up: one line naming the key when it has no tables/reproduction.csv)."""
+    if COMPARE_WITH is None:
+        raise WorkflowError(
+            "config key reporting.compare_with: not set (the results/ directory of another run)"
+        )
+    return {"here": "results/tables/reproduction.csv", "there": str(COMPARE_WITH)}
 
 
 def _report_of(experiment):

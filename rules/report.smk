@@ -9,6 +9,7 @@ localrules:
     report_table_html,
     report_plots,
     report_rulegraph,
+    report_comparison,
 
 
 rule report_reproduction:
@@ -48,6 +49,34 @@ rule report_reproduction:
         config_hash=get_config_hash(reporting=True),
     script:
         "../scripts/report_reproduction.py"
+
+
+# This run's reproduction table beside another run's (config reporting.compare_with: another
+# commit, machine, Keras backend or seeds); in rule all only when that key is set.
+rule report_comparison:
+    input:
+        unpack(get_comparison_input),
+    output:
+        csv="results/tables/comparison.csv",
+        md="results/tables/comparison.md",
+        html=report(
+            "results/tables/comparison.html",
+            caption="../report/comparison.rst",
+            category="Reproduction",
+            subcategory="comparison with another run",
+            labels={"table": "comparison", "format": "HTML"},
+        ),
+    log:
+        "logs/report/comparison.log",
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=300,
+        runtime=5,
+    params:
+        compare_with=config["reporting"]["compare_with"],
+    script:
+        "../scripts/report_comparison.py"
 
 
 rule report_table_html:
