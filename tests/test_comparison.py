@@ -196,6 +196,7 @@ def test_script_main_on_two_result_directories(tmp_path):
     assert "# here_commit: aaaa1111" in trailer and "# there_commit: bbbb2222" in trailer
     md = (out / "comparison.md").read_text()
     assert "| perceptron | 20 epochs | test accuracy | 91.00 ± 1.41 (n=2) | 85.50 ± 0.71 (n=2) |" in md
+    assert "| 91.00 ± 1.41 (n=2) | 85.50 ± 0.71 (n=2) | +5.50 | 2.24 | no | synthetic |" in md
     assert "there: ../b/results: commit bbbb2222" in md
     assert '<td class="no">no</td>' in (out / "comparison.html").read_text()
 

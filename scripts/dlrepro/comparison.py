@@ -226,6 +226,10 @@ def _or_none(value, kind=float):
     return None if math.isnan(v) else kind(v)
 
 
+def _isna(value) -> bool:
+    return value is None or math.isnan(_number(value))
+
+
 def _pair(a: str, b: str) -> str:
     a, b = a or "-", b or "-"
     return a if a == b else f"{a} / {b}"
@@ -234,7 +238,9 @@ def _pair(a: str, b: str) -> str:
 def markdown_view(df):
     """The Markdown/HTML columns: each side's value as its table shows it, data and
     computed-on once when both sides agree."""
-    view = df.copy()
+    view = df.copy().astype({"difference_pts": object, "spread_pts": object})
+    view["difference_pts"] = [None if _isna(v) else f"{v:+.2f}" for v in df["difference_pts"]]
+    view["spread_pts"] = [None if _isna(v) else f"{v:.2f}" for v in df["spread_pts"]]
     view["data_md"] = [
         _pair(a, b) for a, b in zip(df["data_source_here"], df["data_source_there"], strict=True)
     ]
