@@ -73,7 +73,8 @@ def test_difference_and_seed_spread_per_row():
     assert list(df.columns[: len(C.COLUMNS)]) == C.COLUMNS
     p = by_model(df, "perceptron")
     assert p["difference_pts"] == pytest.approx(0.3)
-    assert p["spread_pts"] == pytest.approx(2 * math.sqrt(0.2**2 / 3 + 0.3**2 / 3), abs=1e-3)
+    # Welch df = 3.49 -> t(3) = 3.182
+    assert p["bound_pts"] == pytest.approx(3.182 * math.sqrt(0.2**2 / 3 + 0.3**2 / 3), abs=1e-3)
     assert p["within_seed_spread"] == "yes"
     assert (
         p["computed_on_here"] == "tensorflow 2.20.0 on CPU" and p["computed_on_there"] == "jax 0.7.2 on CPU"
@@ -110,9 +111,17 @@ def test_spread_rule_edges():
     assert C.spread_verdict(90.0, None, 0, 91.0, None, 0)[1].startswith("n/a (deterministic")
     assert C.spread_verdict(90.0, None, 1, 91.0, None, 1)[1] == "n/a (one seed here and there)"
     assert C.spread_verdict(None, None, 0, None, None, 0)[1] == "n/a (run on neither side)"
+    # equal stds and counts: df = 2 (n - 1); one side without spread: df = n - 1
+    assert C.welch_bound(1.0, 3, 1.0, 3) == pytest.approx(2.776 * math.sqrt(2 / 3))
+    assert C.welch_bound(1.0, 4, 0.0, 4) == pytest.approx(3.182 * 0.5)
+    assert C.welch_bound(0.0, 3, 0.0, 3) == 0.0  # no spread at all: any difference is outside
+    assert C.spread_verdict(91.0, 0.0, 3, 90.0, 0.0, 3) == (0.0, "no")
+    # a df between two tabulated ones takes the lower one (the wider bound); 120 or more: 1.98
+    assert (C.t975(1.47), C.t975(11), C.t975(1e6)) == (12.706, 2.228, 1.980)
     # exactly on the bound counts as within
-    se2, verdict = C.spread_verdict(91.0, 1.0, 4, 90.0, 0.0, 4)
-    assert (se2, verdict) == (1.0, "yes")
+    bound = C.welch_bound(1.0, 4, 0.0, 4)
+    assert C.spread_verdict(90.0 + bound, 1.0, 4, 90.0, 0.0, 4)[1] == "yes"
+    assert C.spread_verdict(90.0 + bound + 0.01, 1.0, 4, 90.0, 0.0, 4)[1] == "no"
 
 
 def test_provenance_and_summary_lines():
@@ -190,15 +199,17 @@ def test_script_main_on_two_result_directories(tmp_path):
     assert list(csv.columns) == C.COLUMNS
     p = csv[(csv["model"] == "perceptron") & (csv["setting"] == "20 epochs")].iloc[0]
     assert p["difference_pts"] == pytest.approx(5.5)
-    assert p["within_seed_spread"] == "no"  # 2 SE = 2*sqrt(1.414^2/2 + .707^2/2) = 2.24 pts
+    # two seeds a side: Welch df = 1.47 -> t = 12.706, bound = 12.706 * sqrt(1.414^2/2 + .707^2/2) = 14.20
+    assert p["bound_pts"] == pytest.approx(14.20, abs=0.01)
+    assert p["within_seed_spread"] == "yes"
     assert p["computed_on_here"] == "tensorflow 1.0 on CPU" and p["computed_on_there"] == "jax 1.0 on CPU"
     trailer = [line for line in (out / "comparison.csv").read_text().splitlines() if line.startswith("#")]
     assert "# here_commit: aaaa1111" in trailer and "# there_commit: bbbb2222" in trailer
     md = (out / "comparison.md").read_text()
     assert "| perceptron | 20 epochs | test accuracy | 91.00 ± 1.41 (n=2) | 85.50 ± 0.71 (n=2) |" in md
-    assert "| 91.00 ± 1.41 (n=2) | 85.50 ± 0.71 (n=2) | +5.50 | 2.24 | no | synthetic |" in md
+    assert "| 91.00 ± 1.41 (n=2) | 85.50 ± 0.71 (n=2) | +5.50 | 14.20 | yes | synthetic |" in md
     assert "there: ../b/results: commit bbbb2222" in md
-    assert '<td class="no">no</td>' in (out / "comparison.html").read_text()
+    assert '<td class="yes">yes</td>' in (out / "comparison.html").read_text()
 
 
 def test_script_without_the_other_table_ends_in_one_line_naming_the_key(tmp_path, capsys):

@@ -2,10 +2,13 @@
 
 One row per figure of the two reproduction tables (``results/tables/reproduction.csv`` of
 this run and of another ``results/`` directory: another commit, machine, backend or seeds):
-the value on each side, the difference, and whether it lies within the seed spread. The rule:
-``|here - there| <= 2 * sqrt(std_here**2 / n_here + std_there**2 / n_there)`` (two standard
-errors of the difference of two means, in percentage points); "n/a" when a side was not run
-or has fewer than two seeds (no spread to judge by), "identical" when both values are equal.
+the value on each side, the difference, and whether it lies within the seed spread. The rule
+(Welch's two-sample t-test at the 5 % level, in percentage points):
+``|here - there| <= t * SE`` with ``SE = sqrt(std_here**2 / n_here + std_there**2 / n_there)``
+(std over seeds, ddof=1) and ``t`` the 97.5 % quantile of Student's t for the Welch-Satterthwaite
+degrees of freedom, rounded down (12.71 for one, 4.30 for two, 2.78 for four, 2.04 for thirty):
+two seeds a side say little, so the bound is wide. "n/a" when a side was not run or has fewer
+than two seeds (no spread to judge by), "identical" when both values are equal.
 Pure functions on DataFrames and provenance dicts; :func:`compare_results` writes the files.
 """
 
@@ -32,7 +35,7 @@ COLUMNS = [
     "here_pct",
     "there_pct",
     "difference_pts",
-    "spread_pts",
+    "bound_pts",
     "within_seed_spread",
     "std_here_pct",
     "std_there_pct",
@@ -54,7 +57,7 @@ MD_COLUMNS = {
     "here_md": "here %",
     "there_md": "there %",
     "difference_pts": "difference (pts)",
-    "spread_pts": "2 SE (pts)",
+    "bound_pts": "95 % bound (pts)",
     "within_seed_spread": "within seed spread",
     "data_md": "data (here / there)",
     "computed_md": "computed on (here / there)",
@@ -122,8 +125,30 @@ def _number(value) -> float:
     return v
 
 
+# 97.5 % quantiles of Student's t by degrees of freedom (a df between two entries takes the
+# lower one's, the wider bound)
+T975 = {
+    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+    10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042, 60: 2.000, 120: 1.980,
+}  # fmt: skip
+
+
+def t975(df: float) -> float:
+    """The 97.5 % quantile of Student's t for ``df`` degrees of freedom (from :data:`T975`)."""
+    return T975[max(k for k in T975 if k <= max(df, 1))]
+
+
+def welch_bound(std_here, n_here, std_there, n_there) -> float:
+    """``t * SE`` of the difference of two means (module docstring), in the stds' unit."""
+    a, b = std_here**2 / n_here, std_there**2 / n_there
+    if a + b == 0:
+        return 0.0
+    df = (a + b) ** 2 / (a**2 / (n_here - 1) + b**2 / (n_there - 1))
+    return t975(df) * math.sqrt(a + b)
+
+
 def spread_verdict(mean_here, std_here, n_here, mean_there, std_there, n_there) -> tuple[float, str]:
-    """``(2 SE in points, verdict)`` for one row (see the module docstring for the rule)."""
+    """``(bound in points, verdict)`` for one row (see the module docstring for the rule)."""
     mh, mt = _number(mean_here), _number(mean_there)
     if math.isnan(mh) and math.isnan(mt):
         return float("nan"), "n/a (run on neither side)"
@@ -140,8 +165,8 @@ def spread_verdict(mean_here, std_here, n_here, mean_there, std_there, n_there) 
     lacking = [side for side, s, n in (("here", sh, nh), ("there", st, nt)) if math.isnan(s) or not n >= 2]
     if lacking:
         return float("nan"), f"n/a (one seed {' and '.join(lacking)})"
-    se2 = 2 * math.sqrt(sh**2 / nh + st**2 / nt)
-    return round(se2, 3), "yes" if abs(mh - mt) <= se2 + 1e-9 else "no"
+    bound = welch_bound(sh, nh, st, nt)
+    return round(bound, 3), "yes" if abs(mh - mt) <= bound + 1e-9 else "no"
 
 
 def _keyed(df):
@@ -198,7 +223,7 @@ def comparison_table(here, there):
                 "here_pct": None if math.isnan(mh) else mh,
                 "there_pct": None if math.isnan(mt) else mt,
                 "difference_pts": diff,
-                "spread_pts": None if math.isnan(spread) else spread,
+                "bound_pts": None if math.isnan(spread) else spread,
                 "within_seed_spread": verdict,
                 "std_here_pct": _or_none(r["std_pct_here"]),
                 "std_there_pct": _or_none(r["std_pct_there"]),
@@ -238,9 +263,9 @@ def _pair(a: str, b: str) -> str:
 def markdown_view(df):
     """The Markdown/HTML columns: each side's value as its table shows it, data and
     computed-on once when both sides agree."""
-    view = df.copy().astype({"difference_pts": object, "spread_pts": object})
+    view = df.copy().astype({"difference_pts": object, "bound_pts": object})
     view["difference_pts"] = [None if _isna(v) else f"{v:+.2f}" for v in df["difference_pts"]]
-    view["spread_pts"] = [None if _isna(v) else f"{v:.2f}" for v in df["spread_pts"]]
+    view["bound_pts"] = [None if _isna(v) else f"{v:.2f}" for v in df["bound_pts"]]
     view["data_md"] = [
         _pair(a, b) for a, b in zip(df["data_source_here"], df["data_source_there"], strict=True)
     ]
@@ -286,8 +311,9 @@ def summary(df) -> str:
 def notes(df, here: dict, there: dict) -> list[str]:
     return [
         summary(df),
-        "difference = here - there (percentage points); within seed spread: |difference| <= 2 SE = "
-        "2 * sqrt(std_here^2/n_here + std_there^2/n_there) (std over seeds, ddof=1); n/a when a side "
+        "difference = here - there (percentage points); within seed spread: |difference| <= 95 % bound = "
+        "t * sqrt(std_here^2/n_here + std_there^2/n_there) (std over seeds, ddof=1; t: Student's 97.5 % "
+        "quantile for the Welch degrees of freedom; Welch's t-test at 5 %); n/a when a side "
         "was not run or has one seed; identical: the same value on both sides (same seeds, "
         "deterministic runs on the same backend and device give identical values)",
         *provenance_lines(here, there),
@@ -343,5 +369,7 @@ __all__ = [
     "read_table",
     "spread_verdict",
     "summary",
+    "t975",
+    "welch_bound",
     "write_comparison",
 ]
