@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from conftest import REPO
+from conftest import REPO, snakemake
 from dlrepro import comparison as C
 from dlrepro import lecture
 from dlrepro import report as R
@@ -234,3 +234,34 @@ def test_other_table_checks_the_directory(tmp_path):
         C.other_table("./results", base=tmp_path)
     write_results(tmp_path / "other", mnist_runs([0.9], "jax"), "y")
     assert C.other_table("other", base=tmp_path) == tmp_path / "other" / "tables" / "reproduction.csv"
+
+
+# --------------------------------------------------------------------------- workflow (dry runs)
+
+
+def test_rule_all_has_the_comparison_only_when_the_key_is_set(workflow, tmp_path):
+    """Dry runs: no comparison job by default; with reporting.compare_with one (and the report
+    jobs of this run, whose tables do not depend on the key); a directory without the table
+    stops the run in one line naming the key."""
+    other = write_results(tmp_path / "other" / "results", mnist_runs([0.9, 0.91], "jax"), "cafe")
+    plain = snakemake(workflow, "-n", "--profile", "profiles/tiny")
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "report_comparison" not in plain.stdout
+    set_ = snakemake(
+        workflow, "-n", "--profile", "profiles/tiny", "--config", f"reporting={{compare_with: {other}}}"
+    )
+    assert set_.returncode == 0, set_.stderr[-2000:]
+    assert "rule report_comparison:" in set_.stdout and str(other / "tables/reproduction.csv") in set_.stdout
+    missing = snakemake(
+        workflow,
+        "-n",
+        "--profile",
+        "profiles/tiny",
+        "--config",
+        f"reporting={{compare_with: {tmp_path}/none}}",
+    )
+    assert missing.returncode != 0
+    assert (
+        f"config key reporting.compare_with: {tmp_path}/none has no tables/reproduction.csv"
+        in missing.stdout + missing.stderr
+    )
