@@ -38,9 +38,7 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,35 +46,16 @@ import numpy as np
 
 from . import backend, cluster, keras_multiworker
 from .batches import epoch_seed
+from .checkpoints import STATE_FILE, kept, load_state, resume_point, unreadable  # noqa: F401 (STATE_FILE: API)
+from .checkpoints import write as _checkpoint  # a module global: tests/test_multiworker.py delays it
 from .errors import ConfigError, DlReproError
-from .io import atomic_path, read_json, write_json
+from .interrupts import FAULT_ENV, StopRequest, TrainingInterrupted, fault_for, format_seconds  # noqa: F401
+from .io import atomic_path, read_json, write_json  # noqa: F401 (read_json, write_json: dlrepro.training's API)
+from .tf_data import eval_dataset, shard_by_data, training_dataset
 
 log = logging.getLogger("dlrepro")
 
-STATE_FILE = "state.json"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-#: signals that make a training job checkpoint at the end of the current epoch and stop
-STOP_SIGNALS = ("SIGTERM", "SIGUSR1", "SIGINT")
-#: fault injection for the tests: ``SIGNAME@EPOCH`` makes the training process send itself
-#: that signal right after that epoch (e.g. ``SIGKILL@2``, ``SIGTERM@3``); ``PAUSE@EPOCH``
-#: makes it write ``<workdir>/paused`` after that epoch and wait (up to 10 min) for a signal.
-#: ``WHAT@EPOCH:TEXT`` applies only to trainings whose checkpoint directory contains TEXT;
-#: several faults are separated by commas (the Slurm test pauses one training per experiment).
-FAULT_ENV = "DLREPRO_FAULT"
-
-
-class TrainingInterrupted(DlReproError):
-    """Training stopped on a signal after a checkpoint; rerunning resumes it."""
-
-
-def fault_for(spec: str, workdir: Path | str, epoch_done: int) -> str | None:
-    """The fault of ``DLREPRO_FAULT`` (``spec``) due after ``epoch_done`` in ``workdir``."""
-    for item in filter(None, (s.strip() for s in spec.split(","))):
-        what, _, rest = item.partition("@")
-        at, _, where = rest.partition(":")
-        if at.isdigit() and int(at) == epoch_done and where in str(workdir):
-            return what
-    return None
 
 
 def set_determinism(seed: int) -> None:
@@ -159,222 +138,6 @@ def _reset_seed_generators(model, seed: int) -> None:
             state.assign(value.astype(state.dtype))
 
 
-def _load_state(workdir: Path, fingerprint: dict, logger: logging.Logger, *, chief: bool = True):
-    """The state of ``workdir``'s checkpoints, or None (none there, or made with other settings).
-
-    ``state.json`` describes the newest checkpoint at its top level (``epoch``, ``checkpoint``,
-    ``history``: the format of a single checkpoint, which older directories have) and the older
-    one still kept under ``previous`` (a list of the same three keys)."""
-    state_path = workdir / STATE_FILE
-    if not state_path.exists():
-        return None
-    try:
-        state = read_json(state_path)
-        _kept(state)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        why = _one_line(exc)
-        aside = _set_aside(state_path) if chief else None
-        logger.warning(
-            "%s: unreadable checkpoint state (%s); %s, starting afresh",
-            state_path,
-            why,
-            f"set aside as {aside.name}" if aside else "skipped (the chief worker sets it aside)",
-        )
-        return None
-    if state.get("fingerprint") != fingerprint:
-        logger.warning("%s: checkpoint was made with other settings; starting afresh", workdir)
-        return None
-    return state
-
-
-def _kept(state: dict | None) -> list[dict]:
-    """The checkpoints that ``state`` keeps, newest first: ``{epoch, checkpoint, history}``."""
-    if not state:
-        return []
-    entries = [state, *state.get("previous", [])]
-    return [
-        {"epoch": int(e["epoch"]), "checkpoint": str(e["checkpoint"]), "history": list(e["history"])}
-        for e in entries
-    ]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _unreadable(path: Path) -> str | None:
-    """Why the ``.keras`` archive ``path`` cannot be a checkpoint (missing, truncated, a member
-    that fails its CRC), or None when it looks whole."""
-    if not path.is_file():
-        return "file missing"
-    size = path.stat().st_size
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            missing = sorted({"config.json", "model.weights.h5"} - names)
-            if missing:
-                return f"archive lacks {', '.join(missing)}"
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        return f"not a whole .keras zip archive, {size} bytes: {_one_line(exc)}"
-    if bad is not None:
-        return f"member {bad} fails its CRC check"
-    return None
-
-
-def _set_aside(path: Path) -> Path:
-    """Rename ``path`` to ``<name>.corrupt`` (``.corrupt-2``, ... if taken); never deletes."""
-    aside = path.with_name(path.name + ".corrupt")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.corrupt-{n}")
-    os.replace(path, aside)
-    return aside
-
-
-def _resume_point(workdir: Path, state: dict | None, logger: logging.Logger, *, chief: bool, load):
-    """Load the newest readable checkpoint that ``state`` keeps: ``(model, entry)``, or
-    ``(None, None)`` when none is left.  Each unreadable one is reported in one warning line and,
-    by the chief only, set aside (renamed ``.corrupt``) and dropped from ``state.json``; other
-    workers skip it.  The choice depends only on the directory's content, so every worker of a
-    multi-worker job makes the same one."""
-    kept = _kept(state)
-    bad: list[tuple[dict, str]] = []
-    model, chosen = None, None
-    for entry in kept:
-        path = workdir / entry["checkpoint"]
-        why = _unreadable(path)
-        if why is None:
-            try:
-                model = load(path)
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-                why = f"{type(exc).__name__}: {_one_line(exc)}"
-        if why is None:
-            chosen = entry
-            break
-        bad.append((entry, why))
-    if not bad:
-        return model, chosen
-    outcome = (
-        f"resuming from {chosen['checkpoint']} (epoch {chosen['epoch']})" if chosen else "starting afresh"
-    )
-    for entry, why in bad:
-        path = workdir / entry["checkpoint"]
-        if not path.exists():
-            aside = "nothing to set aside"
-        elif chief:
-            aside = f"set aside as {_set_aside(path).name}"
-        else:
-            aside = "skipped (the chief worker sets it aside)"
-        logger.warning("%s: unreadable checkpoint (%s); %s, %s", path, why, aside, outcome)
-    if chief:  # state.json keeps only what is left (none left: no state)
-        left = kept[kept.index(chosen) :] if chosen else []
-        if left:
-            write_json(
-                {**left[0], "fingerprint": state["fingerprint"], "previous": left[1:]}, workdir / STATE_FILE
-            )
-        else:
-            (workdir / STATE_FILE).unlink(missing_ok=True)
-    return model, chosen
-
-
-def training_dataset(
-    x, y, *, batch_size: int, seed: int, first_epoch: int, epochs: int, shuffle: bool = True
-):
-    """Batches of ``(x, y)`` for epochs ``first_epoch .. epochs-1``, one ``tf.data`` pipeline.
-
-    The arrays are converted to tensors once; each epoch's order is a stateless shuffle
-    seeded by :func:`epoch_seed` ``(seed, epoch)``, so any epoch's batches are the same
-    whether the run started at epoch 0 or resumed later.  Every epoch has
-    ``ceil(n / batch_size)`` batches (the last one smaller), as ``model.fit`` on arrays.
-    The pipeline uses no parallel ``map``: with op determinism on, TensorFlow 2.21
-    rewrites parallel maps and logs a ``use_unbounded_threadpool`` error per epoch.
-    """
-    import tensorflow as tf
-
-    n = len(x)
-    seeds = np.array([[epoch_seed(seed, e), 0] for e in range(first_epoch, epochs)], dtype=np.int64)
-
-    def one_epoch(epoch_seeds):
-        order = tf.range(n, dtype=tf.int64)
-        if shuffle:
-            order = tf.random.experimental.stateless_shuffle(order, seed=epoch_seeds)
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-
-    batches = tf.data.Dataset.from_tensor_slices(seeds.reshape(-1, 2)).flat_map(one_epoch)
-    return _gather(x, y, batches)
-
-
-def _gather(x, y, batches):
-    """``(x[i], y[i])`` for every index batch ``i`` (the arrays become tensors once; a
-    sequential ``map``, see :func:`training_dataset`), prefetched.  An ``x`` with a
-    ``tf_gather(index)`` method (a streamed patch array) gathers its own batches."""
-    import tensorflow as tf
-
-    yt = tf.convert_to_tensor(y)
-    if hasattr(x, "tf_gather"):  # windows cut per batch (dlrepro.hyperspectral.streaming)
-        return batches.map(lambda i: (x.tf_gather(i), tf.gather(yt, i))).prefetch(tf.data.AUTOTUNE)
-    xt = tf.convert_to_tensor(x)
-    return batches.map(lambda i: (tf.gather(xt, i), tf.gather(yt, i))).prefetch(tf.data.AUTOTUNE)
-
-
-def eval_dataset(x, y, batch_size: int):
-    """Batches of ``(x, y)`` in order (validation, evaluation), without a parallel ``map``."""
-    import tensorflow as tf
-
-    return _gather(x, y, tf.data.Dataset.range(len(x)).batch(batch_size))
-
-
-class _StopRequest:
-    """Signal handlers that ask the training to stop at the end of the current epoch.
-
-    A second SIGINT stops at once (``KeyboardInterrupt``), as users expect of Ctrl-C twice.
-    Installed only in the main thread; the previous handlers are restored on exit.
-    """
-
-    def __init__(self, logger: logging.Logger):
-        self.logger = logger
-        self.signum: int | None = None
-        self.event = threading.Event()
-        self._previous: dict[int, object] = {}
-
-    @property
-    def name(self) -> str:
-        return signal.Signals(self.signum).name if self.signum else ""
-
-    def _handle(self, signum, frame):
-        if self.signum == signal.SIGINT and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signum = signum
-        self.event.set()
-        self.logger.warning(
-            "received %s: finishing this epoch, then checkpointing and stopping",
-            signal.Signals(signum).name,
-        )
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for name in STOP_SIGNALS:
-                signum = getattr(signal, name, None)
-                if signum is not None:
-                    self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        return False
-
-
-def _format_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def _make_callback(
     *,
     seed: int,
@@ -383,7 +146,7 @@ def _make_callback(
     workdir: Path,
     fingerprint: dict,
     logger: logging.Logger,
-    stop: _StopRequest,
+    stop: StopRequest,
     stop_after: int | None,
     checkpoint_seconds: float | None,
     checkpoint_epochs: int | None,
@@ -426,8 +189,8 @@ def _make_callback(
                 epoch + 1,
                 epochs,
                 " ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "epoch"),
-                _format_seconds(elapsed),
-                _format_seconds(eta),
+                format_seconds(elapsed),
+                format_seconds(eta),
             )
             last = epoch + 1 >= epochs
             limit = stop_after is not None and self.done_here >= stop_after and not last
@@ -532,14 +295,12 @@ def fit(
     fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
     if multi:  # the chief has finished writing its last checkpoint before anyone reads
         cluster.barrier(strategy)
-    state = _load_state(workdir, fingerprint, logger, chief=chief)
+    state = load_state(workdir, fingerprint, logger, chief=chief)
     if multi:  # before any variable exists: the epoch each worker will resume from (whole archives)
-        expected = next(
-            (e["epoch"] for e in _kept(state) if _unreadable(workdir / e["checkpoint"]) is None), 0
-        )
+        expected = next((e["epoch"] for e in kept(state) if unreadable(workdir / e["checkpoint"]) is None), 0)
         _same_start(strategy, workdir, expected)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model, resumed = _resume_point(workdir, state, logger, chief=chief, load=keras.models.load_model)
+        model, resumed = resume_point(workdir, state, logger, chief=chief, load=keras.models.load_model)
         if resumed is None:
             model = build_model()
             start, history = 0, []
@@ -553,7 +314,7 @@ def fit(
         return model, history[:epochs]
 
     inputs = _inputs(model, x, y, validation_data, batch_size, seed, start, epochs, shuffle, multi)
-    with _StopRequest(logger) as stop, keras_multiworker.patched(strategy):
+    with StopRequest(logger) as stop, keras_multiworker.patched(strategy):
         control = _make_callback(
             seed=seed,
             epochs=epochs,
@@ -613,70 +374,20 @@ def _inputs(model, x, y, validation_data, batch_size, seed, start, epochs, shuff
         if validation_data is not None:
             validation = eval_dataset(validation_data[0], validation_data[1], batch_size)
         if multi:  # every worker builds the same batches; each takes its replicas' share of them
-            train = _shard_by_data(train)
-            validation = None if validation is None else _shard_by_data(validation)
+            train = shard_by_data(train)
+            validation = None if validation is None else shard_by_data(validation)
         return {"x": train, "validation_data": validation, "steps_per_epoch": math.ceil(len(x) / batch_size)}
     from . import batches
 
-    validation = None
+    jax_inputs = {"validation_batch_size": max(batch_size, batches.EVAL_BATCH), "validation_data": None}
     if validation_data is not None:
-        validation = tuple(batches.as_array(a) for a in validation_data)
+        jax_inputs["validation_data"] = tuple(batches.as_array(a) for a in validation_data)
     if batches.on_device(x):
         batches.attach(model, x, y)
-        return {
-            "x": batches.index_blocks(len(x), **order),
-            "steps_per_epoch": batches.blocks_per_epoch(len(x), batch_size),
-            "validation_data": validation,
-            "validation_batch_size": max(batch_size, batches.EVAL_BATCH),
-        }
-    return {
-        "x": batches.host_batches(x, y, **order),
-        "steps_per_epoch": math.ceil(len(x) / batch_size),
-        "validation_data": validation,
-        "validation_batch_size": max(batch_size, batches.EVAL_BATCH),
-    }
-
-
-def _checkpoint(model, workdir: Path, epoch: int, history: list[dict], fingerprint: dict) -> None:
-    """Save model+optimizer and history; the state file is the atomic commit point.
-
-    The newest two checkpoints are kept (the older one, with its history, under ``previous``
-    in ``state.json``), so a newest one that turns out unreadable still leaves one to resume
-    from; older ones are deleted once the new state is written."""
-    name = f"checkpoint-{epoch:05d}.keras"
-    with atomic_path(workdir / name, suffix=".keras") as tmp:
-        model.save(tmp)
-    try:
-        old = read_json(workdir / STATE_FILE)
-        earlier = _kept(old) if old.get("fingerprint") == fingerprint else []
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        earlier = []
-    previous = [
-        e
-        for e in earlier
-        if e["epoch"] < epoch and e["checkpoint"] != name and (workdir / e["checkpoint"]).is_file()
-    ][:1]
-    state = {
-        "epoch": epoch,
-        "checkpoint": name,
-        "history": list(history),
-        "fingerprint": fingerprint,
-        "previous": previous,
-    }
-    write_json(state, workdir / STATE_FILE)
-    keep = {name, *(e["checkpoint"] for e in previous)}
-    for stale in workdir.glob("checkpoint-*.keras"):
-        if stale.name not in keep:
-            stale.unlink(missing_ok=True)
-
-
-def _shard_by_data(dataset):
-    """Split each global batch across the workers' replicas (not files: there are none)."""
-    import tensorflow as tf
-
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)
+        x_in, steps = batches.index_blocks(len(x), **order), batches.blocks_per_epoch(len(x), batch_size)
+    else:
+        x_in, steps = batches.host_batches(x, y, **order), math.ceil(len(x) / batch_size)
+    return {"x": x_in, "steps_per_epoch": steps, **jax_inputs}
 
 
 def clear_checkpoints(workdir: str | os.PathLike) -> None:
