@@ -10,8 +10,9 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/sweeps_common.smk"
+include: "rules/data_common.smk"
 include: "rules/data.smk"
+include: "rules/sweeps_common.smk"
 include: "rules/mnist.smk"
 include: "rules/sentiment.smk"
 include: "rules/indian_pines.smk"

@@ -4,49 +4,7 @@
 
 
 localrules:
-    fetch_indian_pines,
-    fetch_indian_pines_stand_in,
     table_indian_pines,
-
-
-rule fetch_indian_pines:
-    output:
-        files=get_raw_files(
-            "indian_pines", "resources/indian_pines", get_indian_pines_options()
-        ),
-        manifest="resources/indian_pines/manifest.json",
-    log:
-        "logs/fetch/indian_pines.log",
-    conda:
-        "../envs/data.yaml"
-    params:
-        fetch=get_fetch_params("indian_pines", get_indian_pines_options()),
-        cache="resources/cache/indian_pines",
-    script:
-        "../scripts/fetch_dataset.py"
-
-
-# source auto, configured files (e.g. the Purdue ground truth) not obtainable: the embedded
-# tensorly copy (200 bands, EHU ground truth) replaces them, labelled stand-in (data_status).
-rule fetch_indian_pines_stand_in:
-    output:
-        files=get_raw_files(
-            "indian_pines",
-            "resources/indian_pines/stand-in",
-            STAND_IN_FALLBACK["indian_pines"],
-        ),
-        manifest="resources/indian_pines/stand-in/manifest.json",
-    log:
-        "logs/fetch/indian_pines_stand_in.log",
-    conda:
-        "../envs/data.yaml"
-    params:
-        fetch=get_fetch_params(
-            "indian_pines", STAND_IN_FALLBACK["indian_pines"], source="embedded"
-        ),
-        cache="resources/cache/indian_pines",
-    script:
-        "../scripts/fetch_dataset.py"
 
 
 rule convert_indian_pines:

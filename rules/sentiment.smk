@@ -3,27 +3,7 @@
 
 
 localrules:
-    fetch_si650,
     table_sentiment,
-
-
-# A checkpoint: whether the optional testdata.txt was obtained decides whether a Kaggle
-# submission is built (see get_sentiment_predictions).
-checkpoint fetch_si650:
-    input:
-        get_user_files("si650"),
-    output:
-        files=get_raw_files("si650", "resources/si650"),
-        manifest="resources/si650/manifest.json",
-    log:
-        "logs/fetch/si650.log",
-    conda:
-        "../envs/data.yaml"
-    params:
-        fetch=get_fetch_params("si650"),
-        cache="resources/cache/si650",
-    script:
-        "../scripts/fetch_dataset.py"
 
 
 rule tokenise_sentiment:
