@@ -243,7 +243,7 @@ def test_lecture_figure_of_another_scene_says_which_scene_is_configured():
     assert lecture.ours_pct.tolist() == ["not run (not in the configuration)"]
 
 
-def test_readme_scene_example_is_a_valid_configuration():
+def test_docs_scene_example_is_a_valid_configuration():
     import re
 
     import yaml
@@ -251,7 +251,7 @@ def test_readme_scene_example_is_a_valid_configuration():
     from conftest import REPO
     from dlrepro.config import check_config, coerce_config
 
-    section = (REPO / "README.md").read_text().split("### Scenes", 1)[1].split("\n### ", 1)[0]
+    section = (REPO / "docs" / "data.md").read_text().split("## Scenes", 1)[1].split("\n## ", 1)[0]
     example = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["datasets"]["indian_pines"].update(example["datasets"]["indian_pines"])

@@ -1,4 +1,5 @@
-"""The README's two quick-start commands, and CI running exactly the test one."""
+"""The README's two quick-start commands, CI running exactly the test one, and the documented
+forms (README and docs/*.md) that the workflow must accept."""
 
 import re
 
@@ -33,10 +34,23 @@ def _readme():
     return (REPO / "README.md").read_text()
 
 
+def _docs():
+    """The README and every page of docs/, where the detail lives."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    return "\n".join(page.read_text() for page in pages)
+
+
+def test_readme_is_one_screen():
+    lines = _readme().splitlines()
+    assert len(lines) <= 160, len(lines)
+    for link in re.findall(r"\]\(((?:docs/)?[\w.-]+\.md)(?:#[\w-]+)?\)", _readme()):
+        assert (REPO / link).exists(), link
+
+
 def _config_examples():
-    """Every `--config KEY=VALUE` example of the README, as the shell passes it."""
+    """Every `--config KEY=VALUE` example of the README and docs/, as the shell passes it."""
     examples = []
-    for quoted, bare in re.findall(r"--config (?:'([^']+)'|([A-Za-z_][\w-]*=[^\s`']+))", _readme()):
+    for quoted, bare in re.findall(r"--config (?:'([^']+)'|([A-Za-z_][\w-]*=[^\s`']+))", _docs()):
         examples.append(quoted or bare)
     return examples
 
@@ -66,8 +80,8 @@ def test_readme_config_examples_are_valid():
     assert config["experiments"] == {"mnist": True, "sentiment": False, "indian_pines": False}
 
 
-def test_readme_says_what_lint_prints():
-    text = _readme()
+def test_docs_say_what_lint_prints():
+    text = _docs()
     assert "prints nothing" not in text
     assert "Congratulations, your workflow is in a good condition!" in text
 
@@ -78,9 +92,9 @@ def test_readme_names_the_not_run_label_of_the_tables():
     assert getattr(report, "UNAVAILABLE", "not run — data unavailable") in _readme()
 
 
-def test_readme_cost_table():
-    text = _readme()
-    section = text.split("### What each experiment costs", 1)[1].split("\n## ", 1)[0]
+def test_docs_cost_table():
+    text = (REPO / "docs" / "performance.md").read_text()
+    section = text.split("## What each experiment costs", 1)[1].split("\n## ", 1)[0]
     assert "| experiment | runs (epochs × seeds × splits) | s per epoch | wall time per run |" in section
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert len(rows) == 6, rows

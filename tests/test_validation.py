@@ -134,7 +134,7 @@ def test_replaced_raw_file_is_refused_never_labelled(tmp_path):
     assert str(err.value) == (
         f"{labels_path}: changed after it was fetched: sha256 {actual}, expected {expected} (recorded for "
         f"synthetic data in manifest.json); not used - delete {dest} and rerun to fetch it again, or use your "
-        "own files with config datasets.mnist.source: user and datasets.mnist.path (README: Using your own data)"
+        "own files with config datasets.mnist.source: user and datasets.mnist.path (docs/data.md: Using your own data)"
     )
     assert "\n" not in str(err.value)
 
@@ -297,7 +297,7 @@ def test_user_source_in_the_schema_and_path_checked(tmp_path):
         check_user_paths(config)
     config["datasets"]["mnist"] = {"source": "user", "path": str(tmp_path)}
     check_user_paths(config)
-    config["datasets"]["indian_pines"]["source"] = "user"  # a user's own scene (README: Scenes)
+    config["datasets"]["indian_pines"]["source"] = "user"  # a user's own scene (docs/data.md: Scenes)
     check_config(config, SCHEMA)
     with pytest.raises(
         ConfigError,
@@ -411,7 +411,7 @@ def test_rerun_after_replacing_a_raw_file_is_refused_then_kept_as_user_data(work
         f"resources/mnist/train-labels-idx1-ubyte.gz: changed after it was fetched: sha256 {actual}, "
         f"expected {expected} (recorded for synthetic data in manifest.json); not used - delete resources/mnist "
         "and rerun to fetch it again, or use your own files with config datasets.mnist.source: user and "
-        "datasets.mnist.path (README: Using your own data)"
+        "datasets.mnist.path (docs/data.md: Using your own data)"
     ) in out
     assert not (workflow / targets[0]).exists()  # nothing computed from the replaced file survives
     assert not [p.name for p in (workflow / "results/mnist/data").iterdir() if p.name != "test.nc"]

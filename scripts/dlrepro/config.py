@@ -418,7 +418,7 @@ def check_user_paths(config: dict, base: str | Path = ".") -> None:
             if not path:
                 raise ConfigError(
                     f"{key}: not set; datasets.{name}.source: user needs the path of your files "
-                    "(README: Using your own data)"
+                    "(docs/data.md: Using your own data)"
                 )
             if not (Path(base) / path).exists():
                 raise ConfigError(f"{key}: {path} does not exist (datasets.{name}.source: user)")

@@ -173,7 +173,7 @@ def check_raw_sha256(path, actual: str, manifest: dict, remedy: str = "") -> Non
         if not remedy and dataset in USER_DATASETS:
             how += (
                 f", or use your own files with config datasets.{dataset}.source: user and "
-                f"datasets.{dataset}.path (README: Using your own data)"
+                f"datasets.{dataset}.path (docs/data.md: Using your own data)"
             )
         raise DataError(
             f"{path}: changed after it was fetched: sha256 {actual}, expected {expected} (recorded for "
