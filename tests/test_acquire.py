@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from dlrepro import acquire as acq
+from dlrepro.dataspec import git_blob_id
 from dlrepro.errors import DataUnavailableError
 
 
@@ -148,7 +149,7 @@ def test_git_blob_id_matches_git(tmp_path):
     expected = subprocess.run(
         ["git", "hash-object", str(path)], capture_output=True, text=True
     ).stdout.strip()
-    assert acq.git_blob_id(path) == expected
+    assert git_blob_id(path) == expected
     remote = acq.RemoteFile("f.txt", checksums=(acq.Checksum("git_blob", expected, "v"),))
     assert acq.verify(path, remote).variant == "v"
 

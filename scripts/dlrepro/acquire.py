@@ -1,9 +1,11 @@
 """Data acquisition shared by every experiment.
 
-A dataset is described by a :class:`DatasetSpec`: the raw files it needs (each with its
-canonical URLs and accepted checksums), and optionally an *embedded* source (a copy
-shipped by a Python package: a stand-in, never a reproduction) and a *synthetic*
-generator (tiny data in the same raw formats, for tests and CI).
+A dataset is described by a :class:`DatasetSpec` (:mod:`dlrepro.dataspec`, beside
+:class:`RemoteFile`, :class:`Checksum` and the checksum functions; all three are importable
+from here too): the raw files it needs (each with its canonical URLs and accepted
+checksums), and optionally an *embedded* source (a copy shipped by a Python package: a
+stand-in, never a reproduction) and a *synthetic* generator (tiny data in the same raw
+formats, for tests and CI).  Downloads go through :func:`dlrepro.download.download_url`.
 
 :func:`acquire` resolves a ``source``:
 
@@ -29,16 +31,14 @@ from, its sha256, and the dataset's label: ``real``, ``stand-in`` or ``synthetic
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
-import tempfile
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
+from .dataspec import Checksum, DatasetSpec, RemoteFile, file_sha256, match_checksum, verify
+from .download import download_url
 from .errors import DataError, DataUnavailableError
 from .io import atomic_path, write_json
 
@@ -54,117 +54,6 @@ LABELS = {
 log = logging.getLogger("dlrepro")
 
 
-@dataclass(frozen=True)
-class Checksum:
-    """An accepted checksum: ``sha256`` of the bytes or ``git_blob`` (``git hash-object``)."""
-
-    kind: str
-    value: str
-    variant: str = "canonical"
-
-    def __post_init__(self):
-        if self.kind not in ("sha256", "git_blob"):
-            raise ValueError(f"unknown checksum kind {self.kind!r}")
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One raw file of a dataset.
-
-    ``name`` is the file name written to the dataset directory; ``aliases`` are other
-    names under which the same bytes circulate (searched in the mirror too).
-    A file with no checksum cannot be verified: it is used with a warning.
-    An ``optional`` file may be missing (e.g. SI650's unlabelled ``testdata.txt``).
-    """
-
-    name: str
-    checksums: tuple[Checksum, ...] = ()
-    urls: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    optional: bool = False
-    how_to_get: str = ""
-
-    def describe_checksums(self) -> str:
-        if not self.checksums:
-            return "no published checksum"
-        return " or ".join(f"{c.kind} {c.value}" for c in self.checksums)
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A dataset: its raw files and optional embedded/synthetic providers.
-
-    ``embedded(dest, logger)`` and ``synthetic(dest, options, logger)`` write the files
-    named in ``files`` (same raw formats) into ``dest`` and return a dict of extra
-    manifest entries (e.g. what package the copy came from).
-    ``downloader(remote, dest_path, logger)`` replaces the plain URL download for
-    datasets that need a client (e.g. Kaggle); it returns True on success.
-    """
-
-    name: str
-    files: tuple[RemoteFile, ...]
-    embedded: Callable[[Path, logging.Logger], dict] | None = None
-    embedded_description: str = ""
-    synthetic: Callable[[Path, dict, logging.Logger], dict] | None = None
-    downloader: Callable[[RemoteFile, Path, logging.Logger], bool] | None = None
-    citation: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def required(self) -> tuple[RemoteFile, ...]:
-        return tuple(f for f in self.files if not f.optional)
-
-
-# --------------------------------------------------------------------------- checksums
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def git_blob_id(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """The id ``git hash-object`` prints for the file."""
-    size = os.path.getsize(path)
-    digest = hashlib.sha1(f"blob {size}\0".encode())
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def match_checksum(path: str | os.PathLike, remote: RemoteFile) -> Checksum | None:
-    """Return the accepted checksum the file matches, or None."""
-    computed: dict[str, str] = {}
-    for checksum in remote.checksums:
-        if checksum.kind not in computed:
-            computed[checksum.kind] = file_sha256(path) if checksum.kind == "sha256" else git_blob_id(path)
-        if computed[checksum.kind] == checksum.value.lower():
-            return checksum
-    return None
-
-
-def verify(path: str | os.PathLike, remote: RemoteFile) -> Checksum | None:
-    """Check ``path`` against ``remote``'s checksums; raise :class:`DataError` on mismatch.
-
-    Returns the matching checksum, or None when the file has no published checksum.
-    """
-    if not remote.checksums:
-        return None
-    found = match_checksum(path, remote)
-    if found is None:
-        size = os.path.getsize(path)
-        raise DataError(
-            f"{path}: checksum mismatch ({size} bytes, sha256 {file_sha256(path)}); "
-            f"expected {remote.describe_checksums()} for {remote.name} - corrupted or "
-            "truncated file, not used"
-        )
-    return found
-
-
 # --------------------------------------------------------------------------- sources
 
 
@@ -178,46 +67,6 @@ def find_in_mirror(mirror: str | os.PathLike, remote: RemoteFile) -> list[Path]:
                 hits.append(Path(root) / name)
     # the canonical name first, then aliases; shallow paths first; stable order
     return sorted(hits, key=lambda p: (names.index(p.name), len(p.parts), str(p)))
-
-
-def download_url(url: str, dest: Path, retries: int = 3, timeout: float = 60.0) -> None:
-    """Download ``url`` to ``dest`` with pooch, retrying with back-off."""
-    import pooch
-
-    downloader = pooch.HTTPDownloader(timeout=timeout, progressbar=False)
-    last: Exception | None = None
-    for attempt in range(1, retries + 1):
-        try:
-            with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
-                fetched = pooch.retrieve(
-                    url, known_hash=None, fname=dest.name, path=tmp, downloader=downloader
-                )
-                os.replace(fetched, dest)
-            return
-        except Exception as exc:  # network errors come in many types
-            last = exc
-            text = str(exc)
-            if any(marker in text for marker in _DEFINITE_FAILURES):
-                break  # a definite "no" (no such host, not found): retrying cannot help
-            if attempt < retries:
-                time.sleep(min(2**attempt, 10))
-    raise ConnectionError(_short_reason(last))
-
-
-_DEFINITE_FAILURES = (
-    "Failed to resolve",
-    "Name or service not known",
-    "404 Client Error",
-    "403 Client Error",
-)
-
-
-def _short_reason(exc: Exception | None) -> str:
-    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    for marker in _DEFINITE_FAILURES:
-        if marker in text:
-            return f"{type(exc).__name__}: {marker.lower()}"
-    return text[:200]
 
 
 def _copy_verified(src: Path, dest: Path, remote: RemoteFile) -> Checksum | None:

@@ -16,9 +16,13 @@ variant stored under the canonical name (the tensorly ``.npy`` of the corrected 
 variant was used.
 
 Package layout (one module per stage; every public name is re-exported here, so
-``from dlrepro.hyperspectral import X`` keeps working): ``sources`` (constants, raw files,
-dataset spec), ``readers`` (raw formats -> NetCDF cube), ``preprocessing`` (normalisation,
-patches), ``splits``, ``model``, ``synthetic`` (synthetic scene, embedded stand-in),
+``from dlrepro.hyperspectral import X`` keeps working), from the bottom of the stack up
+(a module imports only those before it): ``sources`` (constants, raw files, options),
+``formats`` (magic bytes, MAT v5, ERDAS LAN/GIS), ``readers`` (Indian Pines raw files ->
+NetCDF cube), ``synthetic`` (synthetic scene, embedded stand-in), ``scenes`` (declared scenes
+and the ``scenes:`` config block), ``scene_io`` (any scene's formats -> NetCDF cube, its
+synthetic writer), ``spec`` (the dataset spec: where the files of Indian Pines or another
+scene come from), ``preprocessing`` (normalisation, patches), ``splits``, ``model``,
 ``maps``, ``table``, ``streaming`` (the patch index, windows gathered per batch, block-wise
 normalisation and prediction: memory O(cube + a few batches)).
 
@@ -64,8 +68,8 @@ from .sources import (
     SPY_PINNED,
     STAND_IN_HINT,
     check_options,
-    indian_pines_spec,
 )
+from .spec import indian_pines_spec
 from .splits import disjoint_split, make_split, random_split, split_dataset, train_counts, window_overlaps
 from .streaming import (
     PatchArray,

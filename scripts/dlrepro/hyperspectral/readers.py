@@ -1,4 +1,6 @@
-"""Readers of the raw formats (MAT v5, NumPy, ERDAS LAN/GIS, .spc) and the NetCDF cube."""
+"""Readers of the Indian Pines raw files (cube, ground truth, ``.spc``) and the NetCDF cube.
+
+The formats themselves (magic bytes, MAT v5, ERDAS LAN/GIS) are read by :mod:`.formats`."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..acquire import RemoteFile
 from ..cf import flags
+from ..dataspec import RemoteFile
 from ..errors import DataError, DataUnavailableError
 from ..validation import check_classes, check_finite, check_raw_files, check_same_shape
+from .formats import magic, read_erdas, read_mat_array
 from .sources import (
     ALL_BANDS,
     CITATION,
@@ -27,21 +30,16 @@ from .sources import (
 )
 
 
-def _magic(path: Path, n: int = 128) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(n)
-
-
 def read_cube(path: str | Path) -> np.ndarray:
     """The image cube ``(y, x, band)`` from a MAT v5, ``.npy`` or ERDAS LAN file."""
     path = Path(path)
-    head = _magic(path)
+    head = magic(path)
     if head.startswith(b"\x93NUMPY"):
         cube = np.load(path, allow_pickle=False)
     elif head.startswith(b"MATLAB 5.0"):
-        cube = _read_mat_array(path, MAT_KEYS.get(path.name), ndim=3)
+        cube = read_mat_array(path, MAT_KEYS.get(path.name), ndim=3)
     elif head[:6] in (b"HEAD74", b"HEADER"):
-        cube = _read_erdas(path)
+        cube = read_erdas(path)
     elif head.startswith(b"\x89HDF"):
         raise DataError(f"{path}: MATLAB v7.3 (HDF5) file; expected the EHU MAT v5 file")
     else:
@@ -54,14 +52,14 @@ def read_cube(path: str | Path) -> np.ndarray:
 def read_ground_truth(path: str | Path) -> np.ndarray:
     """The class map ``(y, x)`` as uint8 (0 = unlabelled) from an ERDAS GIS or MAT file."""
     path = Path(path)
-    head = _magic(path)
+    head = magic(path)
     if head[:6] in (b"HEAD74", b"HEADER"):
-        gt = _read_erdas(path)
+        gt = read_erdas(path)
         if gt.shape[2] != 1:
             raise DataError(f"{path}: ERDAS GIS with {gt.shape[2]} bands, expected 1")
         gt = gt[:, :, 0]
     elif head.startswith(b"MATLAB 5.0"):
-        gt = _read_mat_array(path, GT_MAT_KEY, ndim=2)
+        gt = read_mat_array(path, GT_MAT_KEY, ndim=2)
     elif head.startswith(b"\x93NUMPY"):
         gt = np.load(path, allow_pickle=False)
     else:
@@ -71,34 +69,6 @@ def read_ground_truth(path: str | Path) -> np.ndarray:
     if gt.min() < 0 or gt.max() > 255:
         raise DataError(f"{path}: class ids {gt.min()}..{gt.max()}, expected 0..255")
     return gt.astype(np.uint8)
-
-
-def _read_mat_array(path: Path, key: str | None, ndim: int) -> np.ndarray:
-    import scipy.io
-
-    try:
-        mat = scipy.io.loadmat(path)
-    except (ValueError, NotImplementedError, OSError) as exc:
-        raise DataError(f"{path}: unreadable MAT file ({exc})") from exc
-    if key and key in mat:
-        return np.asarray(mat[key])
-    arrays = [k for k, v in mat.items() if not k.startswith("__") and getattr(v, "ndim", 0) == ndim]
-    if len(arrays) != 1:
-        raise DataError(f"{path}: expected one {ndim}-D array (key {key!r}), found keys {sorted(mat)}")
-    return np.asarray(mat[arrays[0]])
-
-
-def _read_erdas(path: Path) -> np.ndarray:
-    """ERDAS 7.4 LAN/GIS via the maintained reader of the ``spectral`` package."""
-    from spectral.io import erdas
-    from spectral.io.spyfile import InvalidFileError
-
-    try:
-        image = erdas.open(str(path))
-        data = image.open_memmap(interleave="bip")  # (rows, cols, bands)
-        return np.array(data)
-    except (InvalidFileError, ValueError, OSError) as exc:
-        raise DataError(f"{path}: unreadable ERDAS file ({exc})") from exc
 
 
 def read_spc(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

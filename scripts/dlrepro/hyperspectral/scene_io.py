@@ -11,7 +11,7 @@ from ..cf import flags
 from ..errors import DataError, DataUnavailableError
 from ..io import atomic_path
 from ..validation import check_classes, check_finite, check_raw_files, check_same_shape
-from .readers import _read_erdas, _read_mat_array
+from .formats import magic, read_erdas, read_mat_array
 from .scenes import n_classes_of
 
 log = logging.getLogger("dlrepro")
@@ -27,11 +27,11 @@ def read_scene_array(directory: Path, entry: dict, ndim: int) -> np.ndarray:
         except (ValueError, OSError) as exc:
             raise DataError(f"{path}: not a NumPy .npy file ({exc}); format: npy") from exc
     elif fmt == "mat":
-        if not _magic(path).startswith(b"MATLAB 5.0"):
+        if not magic(path, 16).startswith(b"MATLAB 5.0"):
             raise DataError(f"{path}: not a MAT v5 file; format: mat (MATLAB v7.3 / HDF5 is not read)")
-        array = _read_mat_array(path, entry.get("key"), ndim=ndim)
+        array = read_mat_array(path, entry.get("key"), ndim=ndim)
     elif fmt == "erdas":
-        array = _read_erdas(path)
+        array = read_erdas(path)
         array = array[:, :, 0] if ndim == 2 and array.ndim == 3 and array.shape[2] == 1 else array
     elif fmt == "envi":
         from spectral.io import envi
@@ -54,11 +54,6 @@ def read_scene_array(directory: Path, entry: dict, ndim: int) -> np.ndarray:
     if array.ndim != ndim:
         raise DataError(f"{path}: array of shape {array.shape}, expected {ndim} dimensions")
     return np.ascontiguousarray(array)
-
-
-def _magic(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(16)
 
 
 def scene_cube_dataset(directory, manifest: dict, name: str, scene: dict, logger: logging.Logger = log):

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 
-from ..acquire import Checksum, DatasetSpec, RemoteFile
 from ..errors import ConfigError
 
 log = logging.getLogger("dlrepro")
@@ -225,35 +224,3 @@ def check_scene_config(config: dict) -> None:
 
 def n_classes_of(scene: dict) -> int | None:
     return len(scene["class_names"]) if scene.get("class_names") else scene.get("classes")
-
-
-def _remote(entry: dict, how: str) -> list[RemoteFile]:
-    checksums = tuple(
-        Checksum(kind, entry[kind], "declared") for kind in ("sha256", "git_blob") if entry.get(kind)
-    )
-    urls = (entry["url"],) if entry.get("url") else ()
-    files = [
-        RemoteFile(name=entry["file"], checksums=checksums, urls=urls if checksums else (), how_to_get=how)
-    ]
-    if entry.get("format") == "envi":
-        files.append(RemoteFile(name=entry["data"], how_to_get=how))
-    return files
-
-
-def scene_spec(name: str, scene: dict, options: dict | None = None) -> DatasetSpec:
-    """The raw files of a scene (the dataset ``indian_pines`` of the workflow), no embedded copy."""
-    from .scene_io import write_scene_synthetic
-
-    how = scene.get("how_to_get") or (
-        f"put {scene['cube']['file']} and {scene['ground_truth']['file']} in a directory and set config key "
-        "data_mirror to it (or datasets.indian_pines.source: user with datasets.indian_pines.path)"
-    )
-    files = (*_remote(scene["cube"], how), *_remote(scene["ground_truth"], how))
-    return DatasetSpec(
-        name="indian_pines",
-        files=files,
-        embedded=None,
-        synthetic=lambda dest, syn, logger: write_scene_synthetic(dest, name, scene, syn, logger),
-        citation=scene.get("citation", ""),
-        extra={"scene": name, "unavailable_hint": how},
-    )

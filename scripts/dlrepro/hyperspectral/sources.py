@@ -1,10 +1,12 @@
-"""Indian Pines constants and raw files: the cube, ground truths, band calibration, spec."""
+"""Indian Pines constants and raw files: the cube, ground truths, band calibration, options.
+
+The dataset spec built from them (and from :mod:`.scenes` for another scene) is :mod:`.spec`."""
 
 from __future__ import annotations
 
 import logging
 
-from ..acquire import Checksum, DatasetSpec, RemoteFile
+from ..dataspec import Checksum, RemoteFile
 from ..errors import ConfigError
 
 log = logging.getLogger("dlrepro")
@@ -133,39 +135,3 @@ def check_options(options: dict | None) -> tuple[int, str]:
             f"config key datasets.indian_pines.ground_truth: {gt!r}, expected one of {GROUND_TRUTHS}"
         )
     return bands, gt
-
-
-def indian_pines_spec(options: dict | None = None) -> DatasetSpec:
-    """The raw files for the configured ``bands`` (200 / 220) and ``ground_truth``, or those of
-    another scene (``scene``, with the config's ``scenes`` block: :mod:`.scenes`).
-
-    The embedded tensorly copy has 200 bands and the EHU ground truth only: with
-    ``source: embedded`` those are the files (whatever bands / ground truth say); with
-    ``source: auto`` it is a fallback only when the configuration asks for exactly them.
-    """
-    from .synthetic import write_embedded, write_synthetic  # synthetic imports this module
-
-    options = dict(options or {})
-    scene = options.get("scene") or "indian_pines"
-    if scene != "indian_pines":  # another scene: its declared or configured files (scenes.py)
-        from .scenes import get_scene, scene_spec
-
-        return scene_spec(scene, get_scene(scene, options.get("scenes")), options)
-    bands, gt = check_options(options)
-    source = options.get("source", "auto")
-    if source == "embedded":
-        bands, gt = 200, "ehu"
-    embedded_fits = (bands, gt) == (200, "ehu")
-    return DatasetSpec(
-        name="indian_pines",
-        files=(CUBE_FILES[bands], GT_FILES[gt], SPC_FILE),
-        embedded=write_embedded if embedded_fits else None,
-        embedded_description=EMBEDDED,
-        synthetic=lambda dest, syn, logger: write_synthetic(dest, syn, logger, bands=bands, ground_truth=gt),
-        citation=CITATION,
-        extra={
-            "bands": bands,
-            "ground_truth": gt,
-            "unavailable_hint": None if embedded_fits else STAND_IN_HINT,
-        },
-    )

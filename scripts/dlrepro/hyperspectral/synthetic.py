@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dataspec import file_sha256
 from ..errors import ConfigError, DataUnavailableError
 from ..io import atomic_path
 from .readers import retained_bands
@@ -164,8 +165,6 @@ def write_embedded(dest: Path, logger: logging.Logger) -> dict:
     _remove_raw_files(dest)
     _savemat(dest / CUBE_FILES[200].name, MAT_KEYS[CUBE_FILES[200].name], cube)
     _savemat(dest / GT_FILES["ehu"].name, GT_MAT_KEY, gt.astype(np.uint8))
-    from ..acquire import file_sha256
-
     logger.info(
         "indian_pines: embedded tensorly copy, cube %s, %d labelled (EHU ground truth)",
         cube.shape,
