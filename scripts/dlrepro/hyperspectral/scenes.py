@@ -60,7 +60,7 @@ DECLARED: dict[str, dict] = {
         ),
         "how_to_get": (
             "download the PURR archive (doi:10.4231/R7RX991C, needs a browser session), convert the NS-line cube "
-            "and ground truth to .npy and declare them as your own scene (README: Scenes)"
+            "and ground truth to .npy and declare them as your own scene (docs/data.md: Scenes)"
         ),
     },
     "pavia_university": {
