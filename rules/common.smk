@@ -8,7 +8,6 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from dlrepro.backend import export as export_backend  # noqa: E402
-from dlrepro.comparison import other_table  # noqa: E402
 from dlrepro.config import (  # noqa: E402
     check_config,
     check_user_paths,
@@ -28,6 +27,7 @@ from dlrepro.hyperspectral.scenes import (  # noqa: E402
     check_scene_config,
     get_scene,
 )
+from dlrepro.report.comparison import other_table  # noqa: E402
 from dlrepro.tables import config_hash  # noqa: E402
 
 SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")

@@ -73,9 +73,9 @@ def test_readme_says_what_lint_prints():
 
 
 def test_readme_names_the_not_run_label_of_the_tables():
-    from dlrepro import report
+    from dlrepro import names
 
-    assert getattr(report, "UNAVAILABLE", "not run — data unavailable") in _readme()
+    assert getattr(names, "UNAVAILABLE", "not run — data unavailable") in _readme()
 
 
 def test_readme_cost_table():
