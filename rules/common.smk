@@ -8,7 +8,6 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from dlrepro.backend import export as export_backend  # noqa: E402
-from dlrepro.comparison import other_table  # noqa: E402
 from dlrepro.config import (  # noqa: E402
     check_config,
     check_user_paths,
@@ -28,6 +27,8 @@ from dlrepro.hyperspectral.scenes import (  # noqa: E402
     check_scene_config,
     get_scene,
 )
+from dlrepro.names import EXPERIMENTS, MNIST_MODELS  # noqa: E402
+from dlrepro.report.comparison import other_table  # noqa: E402
 from dlrepro.tables import config_hash  # noqa: E402
 
 SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -302,11 +303,8 @@ def get_sentiment_output():
 
 # ----------------------------------------------------------------------------- reporting
 
-REPORT_CATEGORIES = {
-    "mnist": "MNIST",
-    "sentiment": "SI650 sentiment",
-    "indian_pines": "Indian Pines",
-}
+# the report's category of each experiment: its display name (dlrepro.names, the one place)
+REPORT_CATEGORIES = EXPERIMENTS
 
 
 def get_reproduction_input(kind):
@@ -364,7 +362,7 @@ def get_plot_title(wildcards):
     experiment, setting = wildcards.experiment, wildcards.setting
     if experiment == "mnist":
         model, epochs = setting.rsplit("_e", 1)
-        name = {"mlp": "MLP", "lenet": "LeNet-style CNN"}.get(model, model)
+        name = MNIST_MODELS.get(model, model)
         return f"MNIST {name}, {epochs} epochs"
     return f"{REPORT_CATEGORIES[experiment]}, {setting} split"
 

@@ -153,7 +153,7 @@ rule maps_indian_pines:
         report(
             "results/indian_pines/{split}/seed{seed}/maps.png",
             caption="../report/indian_pines_maps.rst",
-            category="Indian Pines",
+            category=REPORT_CATEGORIES["indian_pines"],
             subcategory="maps",
             labels={"split": "{split}", "seed": "{seed}"},
         ),
@@ -177,7 +177,7 @@ rule table_indian_pines:
         csv=report(
             "results/tables/indian_pines.csv",
             caption="../report/indian_pines_table.rst",
-            category="Indian Pines",
+            category=REPORT_CATEGORIES["indian_pines"],
             subcategory="tables",
         ),
         md="results/tables/indian_pines.md",

@@ -51,7 +51,7 @@ rule train_mnist:
         history=report(
             "results/mnist/{model}/e{epochs}/seed{seed}/history.csv",
             caption="../report/mnist_history.rst",
-            category="MNIST",
+            category=REPORT_CATEGORIES["mnist"],
             subcategory="training histories",
             labels={"model": "{model}", "epochs": "{epochs}", "seed": "{seed}"},
         ),
@@ -104,7 +104,7 @@ rule table_mnist:
         csv=report(
             "results/tables/mnist.csv",
             caption="../report/mnist_table.rst",
-            category="MNIST",
+            category=REPORT_CATEGORIES["mnist"],
             subcategory="tables",
         ),
         md="results/tables/mnist.md",

@@ -93,7 +93,7 @@ rule report_table_html:
     log:
         "logs/report/table_html_{table}.log",
     wildcard_constraints:
-        table="mnist|sentiment|indian_pines",
+        table="|".join(REPORT_CATEGORIES),
     conda:
         "../envs/report.yaml"
     resources:
@@ -124,7 +124,7 @@ rule report_plots:
     log:
         "logs/report/plots_{experiment}_{setting}.log",
     wildcard_constraints:
-        experiment="mnist|sentiment|indian_pines",
+        experiment="|".join(REPORT_CATEGORIES),
         setting=r"[A-Za-z0-9_]+",
     conda:
         "../envs/report.yaml"

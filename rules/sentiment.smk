@@ -98,7 +98,7 @@ rule train_sentiment:
         history=report(
             "results/sentiment/{split}/seed{seed}/history.csv",
             caption="../report/sentiment_history.rst",
-            category="SI650 sentiment",
+            category=REPORT_CATEGORIES["sentiment"],
             subcategory="training histories",
             labels={"split": "{split}", "seed": "{seed}"},
         ),
@@ -204,7 +204,7 @@ rule table_sentiment:
         csv=report(
             "results/tables/sentiment.csv",
             caption="../report/sentiment_table.rst",
-            category="SI650 sentiment",
+            category=REPORT_CATEGORIES["sentiment"],
             subcategory="tables",
         ),
         md="results/tables/sentiment.md",

@@ -1,6 +1,6 @@
 """This run's reproduction table beside another run's (config reporting.compare_with)."""
 
-from dlrepro.comparison import compare_results
+from dlrepro.report.comparison import compare_results
 from dlrepro.runner import run
 
 

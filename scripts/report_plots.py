@@ -3,7 +3,7 @@
 import pandas as pd
 
 from dlrepro.io import read_json
-from dlrepro.report import confusion_of, plot_confusion, plot_curves
+from dlrepro.report.plots import confusion_of, plot_confusion, plot_curves
 from dlrepro.runner import run
 from dlrepro.tables import combine_labels, count_phrase
 

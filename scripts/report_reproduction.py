@@ -1,7 +1,7 @@
 """The reproduction table: every lecture figure beside ours (from the per-run metrics files)."""
 
 from dlrepro.io import read_json
-from dlrepro.report import reproduction_table, write_reproduction
+from dlrepro.report.reproduction import reproduction_table, write_reproduction
 from dlrepro.runner import run
 from dlrepro.tables import provenance
 

@@ -4,7 +4,7 @@ rendered by graphviz dot when on PATH, else by matplotlib; the renderer is recor
 import platform
 
 from dlrepro.io import write_json, write_text
-from dlrepro.report import render_rulegraph, rulegraph_dot
+from dlrepro.report.rulegraph import render_rulegraph, rulegraph_dot
 from dlrepro.runner import run
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from dlrepro.io import write_text
-from dlrepro.report import markdown_to_html
+from dlrepro.report.html import markdown_to_html
 from dlrepro.runner import run
 
 

@@ -1,8 +1,8 @@
 """The comparison of one sweep's points: results/tables/sweep_<name>.{csv,md} and its plot."""
 
 from dlrepro.io import read_json
+from dlrepro.report.sweeps import comparison_rows, plot_sweep, write_comparison
 from dlrepro.runner import run
-from dlrepro.sweep_report import comparison_rows, plot_sweep, write_comparison
 from dlrepro.sweeps import parse_sweeps
 from dlrepro.tables import provenance
 

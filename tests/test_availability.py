@@ -9,8 +9,9 @@ import pytest
 from conftest import snakemake
 from dlrepro import acquire as acq
 from dlrepro import datasets as D
-from dlrepro import report as R
+from dlrepro import names as N
 from dlrepro.mnist import FILES as MNIST_FILES
+from dlrepro.report import reproduction as R
 
 TOLERANCES = {
     "mnist_perceptron": 1.0,
@@ -222,7 +223,7 @@ def test_written_table_has_the_not_run_rows(tmp_path):
 def test_purdue_runs_keep_the_lecture_setting_text():
     df, _ = R.reproduction_table({"indian_pines": [_ip_run("random", 1, 0.7, "purdue")]}, TOLERANCES, ALL_ON)
     ip = df[(df.experiment == "Indian Pines") & df.setting.str.startswith("random")].iloc[0]
-    assert ip.setting == R.INDIAN_PINES_SPLITS["random"]
+    assert ip.setting == N.INDIAN_PINES_SPLITS["random"]
 
 
 # --------------------------------------------------------------------------- workflow (cheap parts)

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, snakemake
-from dlrepro import comparison as C
 from dlrepro import lecture
-from dlrepro import report as R
 from dlrepro.errors import ConfigError
+from dlrepro.report import comparison as C
+from dlrepro.report import reproduction as R
 
 
 def table(rows):
-    """A reproduction table with the CSV columns of dlrepro.report (missing cells empty)."""
+    """A reproduction table with the CSV columns of dlrepro.report.reproduction (missing cells empty)."""
     df = pd.DataFrame([{c: r.get(c) for c in R.CSV_COLUMNS} for r in rows], columns=R.CSV_COLUMNS)
     df["n_seeds"] = df["n_seeds"].astype("Int64")
     return df
@@ -142,7 +142,7 @@ def test_provenance_and_summary_lines():
 
 
 def write_results(path, runs, commit):
-    """A small results/ directory with a reproduction table built by dlrepro.report."""
+    """A small results/ directory with a reproduction table built by dlrepro.report.reproduction."""
     df, notes = R.reproduction_table(runs, {"mnist_perceptron": 1.0}, {"mnist": True})
     tables = path / "tables"
     tables.mkdir(parents=True)

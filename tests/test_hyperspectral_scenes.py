@@ -225,14 +225,14 @@ def test_another_scene_gets_no_lecture_figure_and_says_its_scene():
 
 
 def test_reproduction_never_judges_another_scene_against_the_lecture():
-    from dlrepro.report import _group_runs
+    from dlrepro.report.reproduction import _group_runs
 
     out = _group_runs({"indian_pines": [_run(scene="salinas", source_label="real")]})
     assert ("indian_pines", ("random",)) not in out and ("indian_pines", ("scene salinas, random",)) in out
 
 
 def test_lecture_figure_of_another_scene_says_which_scene_is_configured():
-    from dlrepro.report import reproduction_table
+    from dlrepro.report.reproduction import reproduction_table
 
     on = {"mnist": False, "sentiment": False, "indian_pines": True}
     df, _ = reproduction_table({"indian_pines": [_run(scene="salinas")]}, {}, on)

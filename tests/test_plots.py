@@ -5,16 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dlrepro import report as R
+from dlrepro.report import plots as P
 
 
 @pytest.fixture
 def figures(monkeypatch):
     """The figures plot_curves would save (kept open for inspection)."""
     saved = []
-    monkeypatch.setattr(R, "_save", lambda fig, path, fmt, metadata=None: saved.append(fig))
+    monkeypatch.setattr(P, "save_figure", lambda fig, path, fmt, metadata=None: saved.append(fig))
     yield saved
-    plt = R._pyplot()
+    plt = P.pyplot()
     for fig in saved:
         plt.close(fig)
 
@@ -33,7 +33,7 @@ def _legend(ax) -> list[str]:
 
 def test_one_epoch_has_one_integer_tick_and_a_visible_range(figures):
     histories = [_history([1], [0.9]), _history([1], [0.7])]
-    R.plot_curves(histories, "unused.png", "t")
+    P.plot_curves(histories, "unused.png", "t")
     (fig,) = figures
     for ax in fig.axes:
         assert list(ax.get_xticks()) == [1]
@@ -44,13 +44,13 @@ def test_one_epoch_has_one_integer_tick_and_a_visible_range(figures):
 
 
 def test_few_epochs_every_epoch_a_tick(figures):
-    R.plot_curves([_history([1, 2, 3], [0.9, 0.5, 0.4])], "unused.png", "t")
+    P.plot_curves([_history([1, 2, 3], [0.9, 0.5, 0.4])], "unused.png", "t")
     assert list(figures[0].axes[0].get_xticks()) == [1, 2, 3]
 
 
 def test_many_epochs_integer_ticks(figures):
     epochs = list(range(1, 201))
-    R.plot_curves([_history(epochs, [1 / e for e in epochs])], "unused.png", "t")
+    P.plot_curves([_history(epochs, [1 / e for e in epochs])], "unused.png", "t")
     ax = figures[0].axes[0]
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
     assert 2 <= len(ticks) <= 12 and all(float(t).is_integer() for t in ticks)
@@ -59,7 +59,7 @@ def test_many_epochs_integer_ticks(figures):
 
 def test_history_without_validation_says_so(figures):
     histories = [_history([1, 2], [0.9, 0.5], val=False), _history([1, 2], [0.8, 0.6], val=False)]
-    R.plot_curves(histories, "unused.png", "t")
+    P.plot_curves(histories, "unused.png", "t")
     for ax in figures[0].axes:
         legend = _legend(ax)
         assert "no validation curve: training monitored no held-out data" in legend
@@ -67,14 +67,14 @@ def test_history_without_validation_says_so(figures):
 
 
 def test_history_with_validation_has_its_curve(figures):
-    R.plot_curves([_history([1, 2], [0.9, 0.5])], "unused.png", "t", validation_name="test (monitoring)")
+    P.plot_curves([_history([1, 2], [0.9, 0.5])], "unused.png", "t", validation_name="test (monitoring)")
     legend = _legend(figures[0].axes[0])
     assert "test (monitoring) (mean)" in legend
     assert not any(text.startswith("no ") for text in legend)
 
 
 def test_custom_no_validation_text(figures):
-    R.plot_curves(
+    P.plot_curves(
         [_history([1, 2], [0.9, 0.5], val=False)], "unused.png", "t", no_validation="nothing held out"
     )
     assert "nothing held out" in _legend(figures[0].axes[0])

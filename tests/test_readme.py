@@ -87,9 +87,9 @@ def test_docs_say_what_lint_prints():
 
 
 def test_readme_names_the_not_run_label_of_the_tables():
-    from dlrepro import report
+    from dlrepro import names
 
-    assert getattr(report, "UNAVAILABLE", "not run — data unavailable") in _readme()
+    assert getattr(names, "UNAVAILABLE", "not run — data unavailable") in _readme()
 
 
 def test_docs_cost_table():

@@ -13,7 +13,11 @@ import pytest
 
 from conftest import REPO, snakemake
 from dlrepro import lecture
-from dlrepro import report as R
+from dlrepro import names as N
+from dlrepro.report import html as H
+from dlrepro.report import plots as P
+from dlrepro.report import reproduction as R
+from dlrepro.report import rulegraph as G
 from dlrepro.tables import mean_std
 
 TOLERANCES = {
@@ -116,7 +120,7 @@ def row(df, experiment, model, setting_part):
 
 def test_every_lecture_figure_has_a_row_with_its_lecture_value():
     df, _ = R.reproduction_table(real_runs(), TOLERANCES, ALL_ON)
-    lec = df[df.section == R.LECTURE]
+    lec = df[df.section == N.LECTURE]
     assert len(lec) == LECTURE_ROWS
     expected = sorted(
         [round(v * 100, 2) for v in lecture.MNIST.values()]
@@ -147,7 +151,7 @@ def test_verdicts_means_and_differences_come_from_the_runs():
     assert row(df, "Indian Pines", "3-D CNN", "random").within_tolerance == "yes"
     # beyond the lecture: no verdict, but numbers
     grouped = row(df, "SI650 sentiment", "LSTM", "de-duplicated")
-    assert grouped.section == R.BEYOND and grouped.mean_pct == pytest.approx(81.0)
+    assert grouped.section == N.BEYOND and grouped.mean_pct == pytest.approx(81.0)
     assert grouped.within_tolerance.startswith("n/a")
     base = row(df, "SI650 sentiment", "majority-class baseline", "lecture split")
     assert base.mean_pct == pytest.approx(56.0) and "deterministic" in base.ours_pct
@@ -192,7 +196,7 @@ def test_disabled_and_missing_experiments_say_not_run():
     runs["sentiment"], runs["sentiment_baselines"], runs["indian_pines"] = [], [], []
     runs["mnist"] = [r for r in runs["mnist"] if r["epochs_requested"] != 200]
     df, notes = R.reproduction_table(runs, TOLERANCES, {**ALL_ON, "sentiment": False, "indian_pines": False})
-    assert len(df[df.section == R.LECTURE]) == LECTURE_ROWS
+    assert len(df[df.section == N.LECTURE]) == LECTURE_ROWS
     si = row(df, "SI650 sentiment", "LSTM", "lecture split \\(")
     assert si.within_tolerance == "not run" and "experiments.sentiment: false" in si.ours_pct
     assert row(df, "MNIST", "MLP", "200").ours_pct == "not run (not in the configuration)"
@@ -208,7 +212,7 @@ def test_extra_configured_runs_appear_beyond_the_lecture():
     runs["mnist"] += [mnist_run("lenet", 5, 1, 0.98)]
     df, _ = R.reproduction_table(runs, TOLERANCES, ALL_ON)
     extra = row(df, "MNIST", "LeNet-style CNN", "5 epochs")
-    assert extra.section == R.BEYOND and pd.isna(extra.lecture_pct)
+    assert extra.section == N.BEYOND and pd.isna(extra.lecture_pct)
 
 
 def test_written_table_has_provenance_markdown_and_html(tmp_path):
@@ -228,7 +232,7 @@ def test_written_table_has_provenance_markdown_and_html(tmp_path):
 
 def test_markdown_to_html_escapes_and_keeps_pipes():
     md = "# T <x>\n\n| a | b |\n|---|---|\n| 1 \\| 2 | <b> |\n\nNotes:\n\n- one `code`\n- two\n\nProvenance: c.\n"
-    page = R.markdown_to_html(md)
+    page = H.markdown_to_html(md)
     assert "<title>T &lt;x&gt;</title>" in page
     assert "<td>1 | 2</td>" in page and "&lt;b&gt;" in page
     assert page.count("<li>") == 2 and "<code>code</code>" in page
@@ -249,17 +253,17 @@ def test_plots_are_written(tmp_path):
         ),
         pd.DataFrame({"epoch": [1, 2], "loss": [1.1, 0.6], "accuracy": [0.4, 0.6]}),
     ]
-    epochs, mean, lo, hi, n = R.history_stats(histories, "loss")
+    epochs, mean, lo, hi, n = P.history_stats(histories, "loss")
     assert list(epochs) == [1, 2] and n == 2 and lo[0] == 1.0 and hi[0] == 1.1
-    assert R.plot_curves(histories, tmp_path / "c.png", "t") == ["loss", "accuracy"]
+    assert P.plot_curves(histories, tmp_path / "c.png", "t") == ["loss", "accuracy"]
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
-    total, norm = R.mean_confusion([[[3, 1], [0, 4]], [[1, 1], [0, 0]]])
+    total, norm = P.mean_confusion([[[3, 1], [0, 4]], [[1, 1], [0, 0]]])
     assert total.tolist() == [[4, 2], [0, 4]] and norm[0].tolist() == pytest.approx([2 / 3, 1 / 3])
-    R.plot_confusion([[[3, 1], [0, 4]]], ["0", "1"], tmp_path / "m.png", "t")
+    P.plot_confusion([[[3, 1], [0, 4]]], ["0", "1"], tmp_path / "m.png", "t")
     assert (tmp_path / "m.png").stat().st_size > 1000
     metrics = [ip_run("random", 1, 0.8) | {"confusion_matrix": [[1, 0], [0, 1]], "labels": [1, 2]}]
     metrics[0]["class_names"] = ["Alfalfa", "Corn"]
-    _, names, acc = R.confusion_of("indian_pines", metrics)
+    _, names, acc = P.confusion_of("indian_pines", metrics)
     assert names == ["1 Alfalfa", "2 Corn"] and acc.startswith("80.00")
 
 
@@ -284,7 +288,7 @@ DOT = """digraph snakemake_dag {
 
 
 def test_parse_dot_and_layered_layout():
-    nodes, edges = R.parse_dot(DOT)
+    nodes, edges = G.parse_dot(DOT)
     assert {n["label"] for n in nodes.values()} == {
         "all",
         "table_mnist",
@@ -293,25 +297,25 @@ def test_parse_dot_and_layered_layout():
         "report_reproduction",
     }
     assert ("3", "2") in edges and len(edges) == 5
-    pos = R.layered_layout(nodes, edges)
+    pos = G.layered_layout(nodes, edges)
     layer = {nodes[n]["label"]: k for n, (k, _) in pos.items()}
     assert layer == {"fetch_mnist": 0, "train_mnist": 1, "table_mnist": 2, "report_reproduction": 2, "all": 3}
     assert len({p for k, p in pos.values() if k == 2}) == 2  # no overlap within a layer
 
 
 def test_matplotlib_renderer_writes_svg_without_graphviz(tmp_path, monkeypatch):
-    monkeypatch.setattr(R.shutil, "which", lambda name: None)  # a machine without dot
-    used = R.render_rulegraph(DOT, tmp_path / "g.svg", "auto")
+    monkeypatch.setattr(G.shutil, "which", lambda name: None)  # a machine without dot
+    used = G.render_rulegraph(DOT, tmp_path / "g.svg", "auto")
     assert used["renderer"] == "matplotlib" and "not on PATH" in used["reason"]
     svg = (tmp_path / "g.svg").read_text()
     assert "<svg" in svg and "report_reproduction" in svg and "rendered with matplotlib" in svg
-    with pytest.raises(R.ConfigError, match="not on PATH"):
-        R.render_rulegraph(DOT, tmp_path / "h.svg", "dot")
+    with pytest.raises(G.ConfigError, match="not on PATH"):
+        G.render_rulegraph(DOT, tmp_path / "h.svg", "dot")
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz dot not installed")
 def test_dot_renderer_when_available(tmp_path):
-    used = R.render_rulegraph(DOT, tmp_path / "g.svg", "auto")
+    used = G.render_rulegraph(DOT, tmp_path / "g.svg", "auto")
     assert used["renderer"] == "dot" and "<svg" in (tmp_path / "g.svg").read_text()
 
 
@@ -343,13 +347,13 @@ def dry_run_jobs(proc) -> dict[str, int]:
 def test_tiny_reproduction_table_has_every_row_marked_synthetic(tiny_run):
     df = read_table(tiny_run / "results/tables/reproduction.csv")
     assert list(df.columns) == R.CSV_COLUMNS
-    lec = df[df.section == R.LECTURE]
+    lec = df[df.section == N.LECTURE]
     assert len(lec) == LECTURE_ROWS
     assert sorted(lec.lecture_pct) == sorted(
         [round(v * 100, 2) for v in lecture.MNIST.values()]
         + [98.0, round(lecture.INDIAN_PINES["overall_accuracy"] * 100, 2)]
     )
-    beyond = df[df.section == R.BEYOND]
+    beyond = df[df.section == N.BEYOND]
     for experiment, model, setting in [
         ("SI650 sentiment", "LSTM", "de-duplicated"),
         ("SI650 sentiment", "majority-class baseline", "lecture split"),
@@ -366,9 +370,9 @@ def test_tiny_reproduction_table_has_every_row_marked_synthetic(tiny_run):
             == 1
         )
     # MLP 200 epochs is not in the tiny profile's configuration: its row says so, and nothing else
-    mlp200 = lec[(lec.model == R.MNIST_MODELS["mlp"]) & (lec.setting == "200 epochs")]
+    mlp200 = lec[(lec.model == N.MNIST_MODELS["mlp"]) & (lec.setting == "200 epochs")]
     assert mlp200.ours_pct.tolist() == ["not run (not in the configuration)"]
-    assert mlp200.within_tolerance.tolist() == [R.NOT_RUN] and mlp200.n_seeds.tolist() == [0]
+    assert mlp200.within_tolerance.tolist() == [N.NOT_RUN] and mlp200.n_seeds.tolist() == [0]
     assert mlp200.mean_pct.isna().all() and mlp200.data_source.isna().all()
     df = df.drop(mlp200.index)
     lec = lec.drop(mlp200.index)
@@ -399,7 +403,7 @@ def test_reproduction_values_come_from_the_runs(tiny_run):
         r = df[
             (df.experiment == "MNIST")
             & (df.setting == f"{epochs} epochs")
-            & (df.model == R.MNIST_MODELS[model])
+            & (df.model == N.MNIST_MODELS[model])
         ]
         assert r.mean_pct.iloc[0] == pytest.approx(mean * 100, abs=1e-3)
         assert r.std_pct.iloc[0] == pytest.approx(std * 100, abs=1e-3)
@@ -533,7 +537,7 @@ def test_all_experiments_disabled_still_give_a_table_and_report(workflow, tmp_pa
     args = tiny_with(tmp_path, "off", off + "reporting: {rulegraph_renderer: matplotlib}\n")
     snakemake(workflow, *args, check=True)
     df = read_table(workflow / "results/tables/reproduction.csv")
-    assert len(df[df.section == R.LECTURE]) == LECTURE_ROWS
+    assert len(df[df.section == N.LECTURE]) == LECTURE_ROWS
     assert (df.within_tolerance == "not run").all()
     assert df.ours_pct.str.contains("experiments.mnist: false").sum() == 4
     assert not (workflow / "resources").exists()  # no experiment job ran
@@ -554,8 +558,8 @@ def test_rulegraph_dot_runs_beside_a_locked_workflow(workflow):
     import yaml
 
     config = yaml.safe_load((workflow / "config.yaml").read_text())
-    dot = R.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
-    nodes, _ = R.parse_dot(dot)
+    dot = G.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
+    nodes, _ = G.parse_dot(dot)
     assert {"all", "train_mnist", "report_reproduction"} <= {n["label"] for n in nodes.values()}
 
 
@@ -576,16 +580,16 @@ def _renumbered(dot: str, perm: dict[str, str]) -> str:
 def test_canonical_dot_is_the_same_for_any_node_numbering(tmp_path):
     other = _renumbered(DOT, {"0": "4", "1": "3", "2": "0", "3": "1", "4": "2"})
     assert other != DOT
-    assert R.canonical_dot(other) == R.canonical_dot(DOT)
-    nodes, edges = R.parse_dot(R.canonical_dot(DOT))
+    assert G.canonical_dot(other) == G.canonical_dot(DOT)
+    nodes, edges = G.parse_dot(G.canonical_dot(DOT))
     labels = [nodes[str(i)]["label"] for i in range(len(nodes))]
     assert labels == sorted(labels)  # numbered by rule name
     assert sorted((nodes[a]["label"], nodes[b]["label"]) for a, b in edges) == sorted(
-        (R.parse_dot(DOT)[0][a]["label"], R.parse_dot(DOT)[0][b]["label"]) for a, b in R.parse_dot(DOT)[1]
+        (G.parse_dot(DOT)[0][a]["label"], G.parse_dot(DOT)[0][b]["label"]) for a, b in G.parse_dot(DOT)[1]
     )
     # the matplotlib SVG of the same graph is byte-identical (no date, fixed element ids)
-    R.render_rulegraph(R.canonical_dot(other), tmp_path / "a.svg", "matplotlib")
-    R.render_rulegraph(R.canonical_dot(DOT), tmp_path / "b.svg", "matplotlib")
+    G.render_rulegraph(G.canonical_dot(other), tmp_path / "a.svg", "matplotlib")
+    G.render_rulegraph(G.canonical_dot(DOT), tmp_path / "b.svg", "matplotlib")
     assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
 
 
@@ -595,9 +599,9 @@ def test_rulegraph_is_byte_identical_between_runs(workflow):
     import yaml
 
     config = yaml.safe_load((workflow / "config.yaml").read_text())
-    first = R.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
-    second = R.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
-    assert first == second and first == R.canonical_dot(first)
+    first = G.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
+    second = G.rulegraph_dot(workflow / "Snakefile", config, cwd=workflow)
+    assert first == second and first == G.canonical_dot(first)
 
 
 def test_rulegraph_is_repeated_only_when_a_concurrent_job_replaced_a_file(monkeypatch, tmp_path):
@@ -612,12 +616,12 @@ def test_rulegraph_is_repeated_only_when_a_concurrent_job_replaced_a_file(monkey
         code, out, err = replies.pop(0) if replies else (1, "", "MissingInputException: no")
         return subprocess.CompletedProcess(command, code, out, err)
 
-    monkeypatch.setattr(R.subprocess, "run", fake_run)
-    monkeypatch.setattr(R.time, "sleep", lambda s: None)
-    monkeypatch.setattr(R.shutil, "which", lambda name: "/usr/bin/snakemake")
-    assert R.rulegraph_dot(tmp_path / "Snakefile", {}) == R.canonical_dot(DOT)
+    monkeypatch.setattr(G.subprocess, "run", fake_run)
+    monkeypatch.setattr(G.time, "sleep", lambda s: None)
+    monkeypatch.setattr(G.shutil, "which", lambda name: "/usr/bin/snakemake")
+    assert G.rulegraph_dot(tmp_path / "Snakefile", {}) == G.canonical_dot(DOT)
     assert len(calls) == 2 and calls[0] == calls[1]
     calls.clear()
-    with pytest.raises(R.RulegraphError, match="MissingInputException"):
-        R.rulegraph_dot(tmp_path / "Snakefile", {})
+    with pytest.raises(G.RulegraphError, match="MissingInputException"):
+        G.rulegraph_dot(tmp_path / "Snakefile", {})
     assert len(calls) == 2 and calls[0] != calls[1]  # once per command: not repeated

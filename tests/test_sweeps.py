@@ -10,7 +10,7 @@ import yaml
 
 from conftest import REPO, snakemake
 from dlrepro.errors import ConfigError
-from dlrepro.sweep_report import comparison_rows, plot_sweep, write_comparison
+from dlrepro.report.sweeps import comparison_rows, plot_sweep, write_comparison
 from dlrepro.sweeps import format_value, is_lecture_point, parse_sweep, parse_sweeps, point_settings
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())

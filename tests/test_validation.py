@@ -18,13 +18,13 @@ from test_availability import TOLERANCES  # the config tolerances shared by the 
 
 from conftest import REPO
 from dlrepro import mnist
-from dlrepro import report as R
 from dlrepro import sentiment as S
 from dlrepro import validation as V
 from dlrepro.acquire import acquire
 from dlrepro.config import check_config, check_user_paths
 from dlrepro.datasets import get_spec, known_status
 from dlrepro.errors import ConfigError, DataError
+from dlrepro.report import reproduction as R
 from dlrepro.tables import combine_labels
 
 LOG = logging.getLogger("test-validation")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from . import backend
 from .errors import ConfigError
+from .names import EXPERIMENTS
 
 # the lecture's settings per experiment (MNIST per model): the point marked "lecture"
 LECTURE = {
@@ -60,7 +61,6 @@ LECTURE = {
 # Keras' default learning rates (a null learning_rate means these, as in the lecture)
 DEFAULT_LEARNING_RATES = {"sgd": 0.01, "rmsprop": 0.001, "adam": 0.001}
 METRIC = {"mnist": "test accuracy", "sentiment": "test accuracy", "indian_pines": "overall accuracy"}
-EXPERIMENT_NAMES = {"mnist": "MNIST", "sentiment": "SI650 sentiment", "indian_pines": "Indian Pines"}
 SEGMENT = re.compile(r"^[A-Za-z0-9._+-]+$")
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
@@ -154,7 +154,7 @@ class Sweep:
     title: str | None = None
 
     def describe(self) -> str:
-        what = EXPERIMENT_NAMES[self.experiment] + (f" {self.model}" if self.model else "")
+        what = EXPERIMENTS[self.experiment] + (f" {self.model}" if self.model else "")
         return self.title or f"{what}: {', '.join(self.parameters)}"
 
 

@@ -18,7 +18,10 @@ import json
 import math
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..io import atomic_path, write_text
+from ..tables import to_markdown
+from .html import markdown_to_html
 
 KEY = "reporting.compare_with"
 TITLE = "Comparison of two result sets"
@@ -323,10 +326,6 @@ def notes(df, here: dict, there: dict) -> list[str]:
 def write_comparison(df, here: dict, there: dict, csv_path, md_path, html_path=None) -> None:
     """CSV (:data:`COLUMNS`, each side's provenance as trailing ``#`` lines), Markdown and,
     when ``html_path`` is given, the HTML page of the Markdown."""
-    from .io import atomic_path, write_text
-    from .report import markdown_to_html
-    from .tables import to_markdown
-
     with atomic_path(csv_path) as tmp:
         df[COLUMNS].to_csv(tmp, index=False)
         with open(tmp, "a", encoding="utf-8") as fh:

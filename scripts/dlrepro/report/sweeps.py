@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
-from .sweeps import METRIC, Sweep, format_value, is_lecture_point
-from .tables import combine_labels, fmt_mean_std, mean_std, write_table
+from ..sweeps import METRIC, Sweep, format_value, is_lecture_point
+from ..tables import combine_labels, fmt_mean_std, mean_std, write_table
+from .plots import pyplot, save_figure
 
 
 def comparison_rows(sweep: Sweep, runs: list[dict]) -> list[dict]:
@@ -98,9 +99,7 @@ def _numeric(values) -> bool:
 def plot_sweep(sweep: Sweep, rows: list[dict], path) -> str:
     """One parameter: the metric vs its values (error bars: std over seeds); two parameters:
     a heat map of the means; more (or explicit points): one bar per point. Returns the kind."""
-    from .report import _pyplot, _save
-
-    plt = _pyplot()
+    plt = pyplot()
     metric = METRIC[sweep.experiment]
     params = sweep.parameters
     pct = [100 * r["mean"] if r["n"] else float("nan") for r in rows]
@@ -164,5 +163,5 @@ def plot_sweep(sweep: Sweep, rows: list[dict], path) -> str:
     data = ", ".join(sorted({r["data"] for r in rows}))
     ax.set_title(f"Sweep {sweep.name} ({data} data, seeds {seeds})", fontsize=10)
     fig.tight_layout()
-    _save(fig, path, "png")
+    save_figure(fig, path, "png")
     return kind
