@@ -16,12 +16,6 @@ import pytest
 
 LIB = Path(__file__).resolve().parents[1] / "scripts" / "dlrepro"
 MAX_LINES = 450
-# (importing module, imported module, name) tolerated for now: issue 22 splits report.py in
-# parallel (its plotting helpers become public there); remove after merging
-KNOWN_PRIVATE_IMPORTS = {
-    ("dlrepro.sweep_report", "dlrepro.report", "_pyplot"),
-    ("dlrepro.sweep_report", "dlrepro.report", "_save"),
-}
 
 
 def modules() -> dict[str, Path]:
@@ -134,7 +128,6 @@ def test_no_private_name_imported_from_another_module():
         for name, path in known.items()
         for target, imported, line in imports(name, path, known)
         if imported and imported.startswith("_") and not imported.endswith("__") and target != name
-        if (name, target, imported) not in KNOWN_PRIVATE_IMPORTS
     ]
     assert not bad, "private names imported across modules (make them public):\n" + "\n".join(bad)
 
