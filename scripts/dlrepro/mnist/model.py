@@ -20,6 +20,10 @@ def build_model(
     import keras
     from keras import layers
 
+    if name not in MODELS:
+        raise ValueError(f"unknown MNIST model {name!r}; expected one of {MODELS}")
+    if hidden is not None and name != "mlp":
+        raise ValueError(f"hidden layer sizes apply to the mlp model only, not {name!r}")
     if name == "perceptron":
         body = [layers.Flatten(), layers.Dense(10, activation="softmax")]
     elif name == "mlp":
@@ -29,7 +33,7 @@ def build_model(
             *(layers.Dense(int(units), activation="relu") for units in sizes),
             layers.Dense(10, activation="softmax"),
         ]
-    elif name == "lenet":
+    else:  # lenet
         body = [
             layers.Reshape((*input_shape, 1)),
             layers.Conv2D(20, 5, padding="same", activation="relu"),
@@ -40,11 +44,8 @@ def build_model(
             layers.Dense(500, activation="relu"),
             layers.Dense(10, activation="softmax"),
         ]
-    else:
-        raise ValueError(f"unknown MNIST model {name!r}; expected one of {MODELS}")
     model = keras.Sequential([keras.Input(shape=input_shape), *body], name=name)
-    if hidden is not None and name != "mlp":
-        raise ValueError(f"hidden layer sizes apply to the mlp model only, not {name!r}")
+
     optimizers = {
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
