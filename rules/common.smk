@@ -153,7 +153,7 @@ def get_mnist_histories():
 
 def get_mnist_part(wildcards):
     """Raw IDX files of one MNIST part (train or test)."""
-    from dlrepro.mnist import PARTS
+    from dlrepro.mnist.sources import PARTS
 
     images, labels = PARTS[wildcards.part]
     return {

@@ -12,8 +12,6 @@ edges from the package to its submodules, so a submodule importing its own packa
 import ast
 from pathlib import Path
 
-import pytest
-
 LIB = Path(__file__).resolve().parents[1] / "scripts" / "dlrepro"
 MAX_LINES = 450
 
@@ -132,7 +130,6 @@ def test_no_private_name_imported_from_another_module():
     assert not bad, "private names imported across modules (make them public):\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 22: report.py/sentiment.py are being split")
 def test_no_module_over_450_lines():
     long = {
         str(path.relative_to(LIB.parent)): n

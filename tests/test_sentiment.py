@@ -17,6 +17,7 @@ import pytest
 from dlrepro import sentiment as S
 from dlrepro.acquire import acquire
 from dlrepro.errors import ConfigError, DataError, DataUnavailableError
+from dlrepro.sentiment import tokenise
 
 SHARED = Path(
     os.environ.get("DLREPRO_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -178,7 +179,7 @@ def test_punkt_english_model_knows_abbreviations(monkeypatch, tmp_path):
 
 
 def test_auto_falls_back_to_punkt_trained_on_data(monkeypatch, caplog):
-    monkeypatch.setattr(S, "punkt_package_version", lambda: None)
+    monkeypatch.setattr(tokenise, "punkt_package_version", lambda: None)
     with caplog.at_level(logging.WARNING, logger=LOG.name):
         tok = S.make_tokenizer("auto", "treebank", ["I liked it. It was fun."], logger=LOG)
     assert tok.sentence_splitter == "punkt_data"

@@ -26,6 +26,8 @@ import os
 
 import numpy as np
 
+from .errors import ConfigError
+
 #: largest training set (bytes of x) copied to the device whole; larger ones are fed per batch
 DEVICE_BYTES = 4 * 2**30
 #: validation batch on JAX (one compiled call per batch: fewer, larger ones; the loss and
@@ -86,8 +88,6 @@ def on_device(x) -> bool:
 
     forced = os.environ.get(FEED_ENV, "")
     if forced not in ("", "device", "host"):
-        from .errors import ConfigError
-
         raise ConfigError(f"environment variable {FEED_ENV}: {forced!r}, expected device or host")
     if keras.distribution.distribution() is not None:
         return False

@@ -27,7 +27,8 @@ import tempfile
 from importlib import import_module
 from pathlib import Path
 
-from .acquire import DatasetSpec, acquire, find_in_mirror, user_named_spec
+from .acquire import acquire, find_in_mirror, user_named_spec
+from .dataspec import DatasetSpec
 from .errors import DataUnavailableError
 
 # dataset name -> "module:factory" (imported lazily: only the needed module is loaded)

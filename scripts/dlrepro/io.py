@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .cf import apply_cf, decode_booleans
 from .errors import OutputError
 
 #: errno -> what the user is told (file-system conditions, not bugs)
@@ -183,8 +184,6 @@ def write_netcdf(ds, path: str | os.PathLike) -> None:
     """Write an xarray Dataset to NetCDF-4 atomically, compressing the data variables, with
     CF-1.8 metadata (:func:`dlrepro.cf.apply_cf`: Conventions, flag variables, coordinate
     attributes; booleans as flag bytes, strings as character arrays)."""
-    from .cf import apply_cf
-
     ds = apply_cf(ds)
     encoding = {
         name: {"zlib": True, "complevel": 1}
@@ -200,8 +199,6 @@ def open_netcdf(path: str | os.PathLike, drop: list[str] | None = None):
     variables in ``drop`` (never read); masks written by :func:`write_netcdf` (CF flag bytes
     ``false true``) come back as booleans."""
     import xarray as xr
-
-    from .cf import decode_booleans
 
     with xr.open_dataset(path, engine="netcdf4", drop_variables=drop) as ds:
         return decode_booleans(ds.load())

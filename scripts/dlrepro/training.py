@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, cluster, keras_multiworker
+from . import backend, batches, cluster, keras_multiworker
 from .batches import epoch_seed
 from .checkpoints import STATE_FILE, kept, load_state, resume_point, unreadable  # noqa: F401 (STATE_FILE: API)
 from .checkpoints import write as _checkpoint  # a module global: tests/test_multiworker.py delays it
@@ -377,8 +377,6 @@ def _inputs(model, x, y, validation_data, batch_size, seed, start, epochs, shuff
             train = shard_by_data(train)
             validation = None if validation is None else shard_by_data(validation)
         return {"x": train, "validation_data": validation, "steps_per_epoch": math.ceil(len(x) / batch_size)}
-    from . import batches
-
     jax_inputs = {"validation_batch_size": max(batch_size, batches.EVAL_BATCH), "validation_data": None}
     if validation_data is not None:
         jax_inputs["validation_data"] = tuple(batches.as_array(a) for a in validation_data)

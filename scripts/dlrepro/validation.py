@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .dataspec import file_sha256
 from .errors import DataError
 
 log = logging.getLogger("dlrepro")
@@ -184,8 +185,6 @@ def check_raw_sha256(path, actual: str, manifest: dict, remedy: str = "") -> Non
 def check_raw_files(directory, manifest: dict, names) -> dict[str, str]:
     """Re-check files a stage reads by path (readers that need a file name, e.g. MAT or ERDAS):
     hash each now, just before it is read, against ``manifest.json``; returns ``{name: sha256}``."""
-    from .acquire import file_sha256
-
     read = {}
     for name in names:
         path = Path(directory) / name

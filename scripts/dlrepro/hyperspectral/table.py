@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..lecture import INDIAN_PINES
+from ..tables import combine_labels, fmt_mean_std, mean_std
 from .sources import SPLITS
 
 
@@ -11,9 +13,6 @@ def indian_pines_table(runs: list[dict]):
     ``runs`` are the metrics dicts of the evaluation rule.  Returns ``(DataFrame, notes)``.
     """
     import pandas as pd
-
-    from ..lecture import INDIAN_PINES
-    from ..tables import combine_labels, fmt_mean_std, mean_std
 
     groups: dict[str, list[dict]] = {}
     for run in runs:
