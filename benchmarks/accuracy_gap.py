@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,18 +33,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workloads  # noqa: E402
+from sweep_dry_run import cpu_model  # noqa: E402
 
 SIDES = ("plain", "plain-deterministic", "pipeline")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def worker(side: str, model: str, epochs: int, seed: int, threads: int) -> dict:
@@ -80,17 +70,9 @@ def worker(side: str, model: str, epochs: int, seed: int, threads: int) -> dict:
             )
         val = float(history[-1]["val_accuracy"])
     else:
-        from plain_keras import train
+        from plain_keras import train_workload
 
-        result = train(
-            work.build,
-            work.x,
-            work.y,
-            epochs=epochs,
-            batch_size=work.batch_size,
-            seed=seed,
-            validation_data=work.validation,
-        )
+        result = train_workload(work, epochs=epochs, seed=seed)
         trained, val = result["model"], float(result["history"]["val_accuracy"][-1])
     wall = time.perf_counter() - tic
     directory = workloads.shared_data() / "mnist"

@@ -1,19 +1,16 @@
 """Train the lecture's 3-D CNN on the training patches of one split, for one seed (streamed)."""
 
-import time
-
 import numpy as np
 
-from dlrepro import training
+from dlrepro import jobs
 from dlrepro.hyperspectral import PatchSource, build_model, one_hot, window_padding
-from dlrepro.io import open_netcdf, write_csv
+from dlrepro.io import open_netcdf
 from dlrepro.runner import run
 
 
 def main(snakemake, log):
     p = snakemake.params.run
-    threads = training.configure_threads(snakemake.threads)
-    log.info("%s", training.runtime_summary(threads))
+    jobs.start(snakemake, log)
     index = open_netcdf(snakemake.input.index)
     split = open_netcdf(snakemake.input.split)
     rows, cols = index.row.values, index.col.values
@@ -40,29 +37,18 @@ def main(snakemake, log):
         p["decay"],
         attrs["source_label"],
     )
-    tic = time.perf_counter()
-    model, history = training.fit(
+    model, history = jobs.fit(
+        snakemake,
+        log,
         lambda: build_model(n_bands, n_classes, window, p["learning_rate"], p["decay"]),
         x,
         y,
         epochs=p["epochs"],
         batch_size=p["batch_size"],
-        seed=int(snakemake.wildcards.seed),
-        workdir=snakemake.params.checkpoints,
-        logger=log,
-        **training.training_options(snakemake.params.training),
+        seed=snakemake.wildcards.seed,
         fingerprint={**p, "split": snakemake.wildcards.split, "data": attrs["raw_sha256"]},
     )
-    seconds = time.perf_counter() - tic
-    log.info(
-        "trained in %.1f s (%.2f s per epoch), %d parameters",
-        seconds,
-        seconds / max(len(history), 1),
-        model.count_params(),
-    )
-    training.save_model(model, snakemake.output.model)
-    write_csv(training.history_frame(history), snakemake.output.history)
-    training.clear_checkpoints(snakemake.params.checkpoints)
+    jobs.finish(snakemake, model, history)
 
 
 run(main, snakemake)  # noqa: F821

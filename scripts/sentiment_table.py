@@ -4,7 +4,7 @@ from dlrepro.io import read_json
 from dlrepro.lecture import SI650
 from dlrepro.runner import run
 from dlrepro.sentiment import sentiment_table
-from dlrepro.tables import provenance, write_table
+from dlrepro.tables import write_experiment_table
 
 
 def main(snakemake, log):
@@ -12,15 +12,9 @@ def main(snakemake, log):
     baselines = [read_json(path) for path in snakemake.input.baselines]
     stats = read_json(snakemake.input.stats)
     df, notes = sentiment_table(runs, baselines, stats, SI650, list(snakemake.input.predictions))
-    log.info("\n%s", df.to_string(index=False))
     log.info("malformed lines skipped: %d", stats["parse"]["skipped_lines"])
-    write_table(
-        df,
-        snakemake.output.csv,
-        snakemake.output.md,
-        title="SI650 sentiment: lecture vs. reproduction (test accuracy)",
-        notes=notes,
-        prov=provenance(snakemake.params.config_hash),
+    write_experiment_table(
+        snakemake, log, df, notes, title="SI650 sentiment: lecture vs. reproduction (test accuracy)"
     )
 
 

@@ -2,14 +2,12 @@
 pixels of its split (overall / average accuracy, kappa). Windows are streamed from the
 normalised cube (dlrepro.hyperspectral.streaming), never stored."""
 
-import time
-
 import numpy as np
 
-from dlrepro import training
+from dlrepro import jobs
 from dlrepro.evaluation import classification_metrics
 from dlrepro.hyperspectral import PatchSource, build_model, one_hot, predict_pixels, window_padding
-from dlrepro.io import open_netcdf, write_csv, write_json
+from dlrepro.io import open_netcdf
 from dlrepro.runner import run
 from dlrepro.sweeps import run_record
 
@@ -18,8 +16,7 @@ def main(snakemake, log):
     p = snakemake.params.run
     s = p["settings"]
     seed = int(snakemake.wildcards.seed)
-    threads = training.configure_threads(snakemake.threads)
-    log.info("%s", training.runtime_summary(threads))
+    jobs.start(snakemake, log)
     patches = open_netcdf(snakemake.input.index)
     split = open_netcdf(snakemake.input.split)
     rows, cols = patches.row.values, patches.col.values
@@ -41,8 +38,9 @@ def main(snakemake, log):
         x.shape[1:],
         patches.attrs["source_label"],
     )
-    tic = time.perf_counter()
-    model, history = training.fit(
+    model, history = jobs.fit(
+        snakemake,
+        log,
         lambda: build_model(
             n_bands,
             n_classes,
@@ -57,12 +55,8 @@ def main(snakemake, log):
         epochs=s["epochs"],
         batch_size=s["batch_size"],
         seed=seed,
-        workdir=snakemake.params.checkpoints,
-        logger=log,
-        **training.training_options(snakemake.params.training),
         fingerprint={**p, "data": patches.attrs["raw_sha256"]},
     )
-    log.info("trained in %.1f s, %d parameters", time.perf_counter() - tic, model.count_params())
     del x, y
     predicted = predict_pixels(model, source.pixels(rows[test], cols[test]))
     metrics = classification_metrics(patches.label.values[test], predicted, labels=range(1, n_classes + 1))
@@ -73,11 +67,8 @@ def main(snakemake, log):
         metrics["kappa"],
         len(test),
     )
-    training.save_model(model, snakemake.output.model)
-    write_csv(training.history_frame(history), snakemake.output.history)
     extra = {"n_train": len(train), "n_test": len(test), "parameters": int(model.count_params())}
-    write_json(run_record(p, seed, patches.attrs, metrics, **extra), snakemake.output.metrics)
-    training.clear_checkpoints(snakemake.params.checkpoints)
+    jobs.finish(snakemake, model, history, metrics=run_record(p, seed, patches.attrs, metrics, **extra))
 
 
 run(main, snakemake)  # noqa: F821

@@ -1,10 +1,8 @@
 """Train one MNIST sweep point for one seed (resumable) and evaluate it on the test images."""
 
-import time
-
-from dlrepro import training
+from dlrepro import jobs
 from dlrepro.evaluation import classification_metrics
-from dlrepro.io import open_netcdf, write_csv, write_json
+from dlrepro.io import open_netcdf
 from dlrepro.mnist import build_model
 from dlrepro.runner import run
 from dlrepro.sweeps import run_record
@@ -14,8 +12,7 @@ def main(snakemake, log):
     p = snakemake.params.run
     s = p["settings"]
     seed = int(snakemake.wildcards.seed)
-    threads = training.configure_threads(snakemake.threads)
-    log.info("%s", training.runtime_summary(threads))
+    jobs.start(snakemake, log)
     train = open_netcdf(snakemake.input.train)
     mask = open_netcdf(snakemake.input.split).is_validation.values
     x, y = train.image.values, train.label.values
@@ -29,8 +26,9 @@ def main(snakemake, log):
         train.attrs["source_label"],
     )
     hidden = s["hidden"] if p["model"] == "mlp" else None
-    tic = time.perf_counter()
-    model, history = training.fit(
+    model, history = jobs.fit(
+        snakemake,
+        log,
         lambda: build_model(p["model"], s["optimizer"], s["learning_rate"], x.shape[1:], hidden=hidden),
         x[~mask],
         y[~mask],
@@ -38,23 +36,16 @@ def main(snakemake, log):
         epochs=s["epochs"],
         batch_size=s["batch_size"],
         seed=seed,
-        workdir=snakemake.params.checkpoints,
-        logger=log,
-        **training.training_options(snakemake.params.training),
         fingerprint={**p, "data": train.attrs["raw_sha256"]},
     )
-    log.info("trained in %.1f s, %d parameters", time.perf_counter() - tic, model.count_params())
     test = open_netcdf(snakemake.input.test)
     xt, yt = test.image.values, test.label.values
     loss, _ = model.evaluate(xt, yt, batch_size=1000, verbose=0)
     predicted = model.predict(xt, batch_size=1000, verbose=0).argmax(axis=1)
     metrics = classification_metrics(yt, predicted, labels=range(10))
     log.info("test accuracy %.4f", metrics["accuracy"])
-    training.save_model(model, snakemake.output.model)
-    write_csv(training.history_frame(history), snakemake.output.history)
     record = run_record(p, seed, test.attrs, metrics, loss=float(loss), parameters=int(model.count_params()))
-    write_json(record, snakemake.output.metrics)
-    training.clear_checkpoints(snakemake.params.checkpoints)
+    jobs.finish(snakemake, model, history, metrics=record)
 
 
 run(main, snakemake)  # noqa: F821

@@ -1,9 +1,7 @@
 """Train one SI650 sweep point for one seed (resumable) and evaluate it on the test rows."""
 
-import time
-
-from dlrepro import training
-from dlrepro.io import open_netcdf, write_csv, write_json
+from dlrepro import jobs
+from dlrepro.io import open_netcdf
 from dlrepro.runner import run
 from dlrepro.sentiment import build_model, evaluate_subsets, predict_labels
 from dlrepro.sweeps import run_record
@@ -13,8 +11,7 @@ def main(snakemake, log):
     p = snakemake.params.run
     s = p["settings"]
     seed = int(snakemake.wildcards.seed)
-    threads = training.configure_threads(snakemake.threads)
-    log.info("%s", training.runtime_summary(threads))
+    jobs.start(snakemake, log)
     data = open_netcdf(snakemake.input.data)
     split = open_netcdf(snakemake.input.split)
     x, y, groups = data.x.values, data.label.values, data.input_id.values
@@ -45,8 +42,9 @@ def main(snakemake, log):
             recurrent_dropout=s["recurrent_dropout"],
         )
 
-    tic = time.perf_counter()
-    model, history = training.fit(
+    model, history = jobs.fit(
+        snakemake,
+        log,
         build,
         x[train],
         y[train].astype("float32"),
@@ -54,12 +52,8 @@ def main(snakemake, log):
         epochs=s["epochs"],
         batch_size=s["batch_size"],
         seed=seed,
-        workdir=snakemake.params.checkpoints,
-        logger=log,
-        **training.training_options(snakemake.params.training),
         fingerprint={**p, "data": data.attrs["raw_sha256"], "tokenizer": data.attrs["tokenizer"]},
     )
-    log.info("trained in %.1f s, %d parameters", time.perf_counter() - tic, model.count_params())
     loss, _ = model.evaluate(x[test], y[test].astype("float32"), batch_size=256, verbose=0)
     subsets = evaluate_subsets(y[test], predict_labels(model, x[test]), groups[test], groups[train])
     log.info(
@@ -69,12 +63,9 @@ def main(snakemake, log):
         subsets["unseen"]["accuracy"],
         subsets["unseen"]["n"],
     )
-    training.save_model(model, snakemake.output.model)
-    write_csv(training.history_frame(history), snakemake.output.history)
     metrics = {"accuracy": subsets["all"]["accuracy"], "subsets": subsets}
     record = run_record(p, seed, data.attrs, metrics, loss=float(loss), parameters=int(model.count_params()))
-    write_json(record, snakemake.output.metrics)
-    training.clear_checkpoints(snakemake.params.checkpoints)
+    jobs.finish(snakemake, model, history, metrics=record)
 
 
 run(main, snakemake)  # noqa: F821

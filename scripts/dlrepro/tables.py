@@ -162,3 +162,17 @@ __all__ = [
     "write_csv",
     "write_table",
 ]
+
+
+def write_experiment_table(snakemake, log, df, notes, title: str) -> None:
+    """An experiment's table job (``table_<experiment>``): the table in the log, then
+    ``output.csv`` and ``output.md`` with the run's provenance (``params.config_hash``)."""
+    log.info("\n%s", df.to_string(index=False))
+    write_table(
+        df,
+        snakemake.output.csv,
+        snakemake.output.md,
+        title=title,
+        notes=notes,
+        prov=provenance(snakemake.params.config_hash),
+    )
