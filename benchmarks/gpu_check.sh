@@ -17,10 +17,16 @@
 #   GPU_CHECK_GRACE    seconds Snakemake gets to stop after a signal before its process
 #                      group is killed (default 20)
 #   GPU_CHECK_FRESH=1  delete results/ logs/ resources/ benchmarks/*/ .snakemake/ first
+#   GPU_CHECK_BENCH    options of benchmarks/training.py (e.g. "--models lenet,cnn3d --epochs 5"):
+#                      after the main job, run it with --backend jax (the pipeline against
+#                      plain Keras-on-JAX scripts, on the data mirror); its table goes into
+#                      gpu_check.txt, its training.md/.csv into results.tar.gz; empty: off
+#   GPU_CHECK_BENCH_TIMEOUT  seconds after which that benchmark is interrupted (default: none)
 #   OUT                where the results go (at most 8 flat files): reproduction.md,
 #                      reproduction.csv, job_times.tsv, snakemake.log, gpu_check.txt,
 #                      gpu_usage.csv, results.tar.gz (tables, metrics*.json, logs/,
-#                      benchmark TSVs, Snakemake's own logs); default results/gpu_check
+#                      benchmark TSVs, Snakemake's own logs, the training benchmark's
+#                      bench/ folder); default results/gpu_check
 # Exit status: Snakemake's (non-zero also when the pre-flight fails); $OUT is filled anyway.
 set -uo pipefail
 
@@ -30,6 +36,7 @@ DATA=$(cd "${2:-$ROOT/.gpudata}" && pwd) || { echo "gpu_check: no data folder ${
 SITE=${GPU_CHECK_SITE:-/tmp/dlrepro-site}
 RESULT=${OUT:-$ROOT/results/gpu_check}
 WORK=$ROOT/results/gpu_check
+BENCH_DIR=$WORK/bench  # GPU_CHECK_BENCH's output (into results.tar.gz, not a file of its own in $OUT)
 mkdir -p "$RESULT" "$WORK"
 cd "$ROOT"
 
@@ -50,6 +57,7 @@ collect() {
   [ "$collected" = 1 ] && return
   collected=1
   [ -n "${USAGE_PID:-}" ] && kill "$USAGE_PID" 2>/dev/null
+  [ -n "${BENCH_PID:-}" ] && kill -KILL -- "-$BENCH_PID" 2>/dev/null
   local log=$WORK/snakemake.log
   python3 - "$log" "$WORK/job_times.tsv" 2>&1 <<'EOF' | tee -a "$REPORT"
 import csv, re, sys
@@ -130,7 +138,7 @@ EOF
   } | tee -a "$REPORT"
   # results.tar.gz: tables, metrics, logs, benchmark TSVs, Snakemake's logs (at most 16 MiB)
   local members=() extra=()
-  for p in results/tables logs .snakemake/log; do [ -e "$p" ] && members+=("$p"); done
+  for p in results/tables logs .snakemake/log "${BENCH_DIR#"$ROOT"/}"; do [ -e "$p" ] && members+=("$p"); done
   while IFS= read -r f; do extra+=("$f"); done < <(
     find results -name 'metrics*.json' -not -path 'results/tables/*' 2>/dev/null
     find benchmarks -mindepth 2 -name '*.tsv' 2>/dev/null)
@@ -159,10 +167,19 @@ stop_snakemake() {
   kill -KILL -- "-$SMK_PID" 2>/dev/null
   SMK_PID=
 }
+# the training benchmark runs in its own process group too; a signal ends it and its runs
+stop_bench() {
+  [ -n "${BENCH_PID:-}" ] || return
+  kill -INT -- "-$BENCH_PID" 2>/dev/null
+  sleep 2
+  kill -KILL -- "-$BENCH_PID" 2>/dev/null
+  BENCH_PID=
+}
 on_signal() {
   STATUS="interrupted by signal"
   RC=143
   stop_snakemake
+  stop_bench
   collect
   exit "$RC"
 }
@@ -254,6 +271,36 @@ echo "--- last lines of snakemake.log"; tail -n 25 "$WORK/snakemake.log"
 say "total wall time: $(python3 -c "print(f'{$t1 - $t0:.1f}')") s ($STATUS, exit $RC)"
 if grep -rlE "No module named '?tensorflow|import tensorflow" logs 2>/dev/null | head -5 | grep -q .; then
   say "logs that tried to import TensorFlow: $(grep -rlE "No module named '?tensorflow" logs | tr '\n' ' ')"
+fi
+
+# ---------------------------------------------------------------- optional: training benchmark
+# GPU_CHECK_BENCH="--models ... --epochs N": the pipeline against plain Keras-on-JAX scripts of
+# the same models (benchmarks/training.py --backend jax), same PYTHONPATH/PATH, the data mirror
+if [ -n "${GPU_CHECK_BENCH:-}" ]; then
+  read -r -a BENCH_ARGS <<<"$GPU_CHECK_BENCH"
+  BCMD=(python3 benchmarks/training.py --backend jax "${BENCH_ARGS[@]}" --out "$BENCH_DIR")
+  BTIMEOUT=()
+  [ -n "${GPU_CHECK_BENCH_TIMEOUT:-}" ] && BTIMEOUT=(timeout --signal=INT --kill-after=30 "$GPU_CHECK_BENCH_TIMEOUT")
+  rm -rf "$BENCH_DIR" && mkdir -p "$BENCH_DIR"
+  say "training benchmark: ${BCMD[*]}"
+  b0=$(date +%s.%N)
+  DLREPRO_SHARED_DATA=$MIRROR setsid "${BTIMEOUT[@]}" "${BCMD[@]}" </dev/null \
+    >"$BENCH_DIR/stdout.txt" 2>"$BENCH_DIR/stderr.txt" &
+  BENCH_PID=$!
+  tail -n +1 -f --pid="$BENCH_PID" "$BENCH_DIR/stderr.txt" 2>/dev/null &  # one line per run
+  wait "$BENCH_PID"
+  BRC=$?
+  kill -KILL -- "-$BENCH_PID" 2>/dev/null
+  BENCH_PID=
+  b1=$(date +%s.%N)
+  sleep 1
+  if [ "$BRC" = 0 ]; then
+    tee -a "$REPORT" <"$BENCH_DIR/stdout.txt"
+  else
+    say "training benchmark failed (exit $BRC); last lines of its stderr:"
+    tail -n 5 "$BENCH_DIR/stderr.txt" | tee -a "$REPORT"
+  fi
+  say "training benchmark: $(python3 -c "print(f'{$b1 - $b0:.1f}')") s (exit $BRC)"
 fi
 collect
 exit "$RC"

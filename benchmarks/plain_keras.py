@@ -5,9 +5,13 @@ resume, no per-epoch reseeding.  :func:`train` is what ``benchmarks/training.py`
 as the "plain" side; it records each epoch's wall time (``time.perf_counter``) and CPU
 time of the process (``time.process_time``) with a small Keras callback.
 
+The backend is Keras' own choice (``KERAS_BACKEND``, default TensorFlow), as in a plain
+script; on a backend other than TensorFlow nothing here imports TensorFlow (see :func:`set_seed`).
+
 Usage (one model on its benchmark data, see ``benchmarks/workloads.py``)::
 
     .venv/bin/python benchmarks/plain_keras.py --model lenet --epochs 3 [--samples 2000]
+    KERAS_BACKEND=jax .venv/bin/python benchmarks/plain_keras.py --model lenet --epochs 3
 """
 
 from __future__ import annotations
@@ -49,9 +53,21 @@ class EpochClock(keras.callbacks.Callback):
         return wall, cpu
 
 
+def set_seed(value: int) -> None:
+    """``keras.utils.set_random_seed``, the lecture's seeding.  On JAX (or any backend other
+    than TensorFlow) Keras would also import TensorFlow, when installed, to seed it: it is told
+    that TensorFlow is absent first, so a Keras-on-JAX run never loads it (as on a machine
+    without TensorFlow; the same as ``dlrepro.backend.set_determinism``)."""
+    if keras.backend.backend() != "tensorflow":
+        from keras.src.utils import module_utils
+
+        module_utils.tensorflow._available = False
+    keras.utils.set_random_seed(int(value))
+
+
 def train(build_model, x, y, *, epochs, batch_size, seed, validation_data=None, shuffle=True) -> dict:
     """Seed, build, one ``model.fit``; return per-epoch wall/CPU seconds and the Keras history."""
-    keras.utils.set_random_seed(int(seed))
+    set_seed(seed)
     model = build_model()
     clock = EpochClock()
     history = model.fit(

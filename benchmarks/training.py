@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python benchmarks/training.py [--quick] [--models perceptron,mlp,lenet,lstm,cnn3d]
         [--epochs N] [--reps R] [--threads T] [--onednn 0|1] [--precision float32|mixed_bfloat16|mixed_float16]
         [--synthetic] [--samples N] [--out results/benchmarks]
+    .venv/bin/python benchmarks/training.py --backend jax [--deterministic-plain] [--jax-feed device|host] ...
     .venv/bin/python benchmarks/training.py --compare-onednn [--quick] [--models cnn3d]
 
 For every model the same work (model builder, data, epochs, batch size, seed) is trained
@@ -15,18 +16,33 @@ checkpoint directory), alternating plain and pipeline runs (A B A B ...).  Each 
 fresh Python process (fresh TensorFlow, its own peak RSS) with the same environment
 (``TF_ENABLE_ONEDNN_OPTS``, threads, precision).
 
+``--backend jax``: both sides run Keras on JAX (``KERAS_BACKEND=jax`` in every run's process
+before Keras is imported) and nothing imports TensorFlow, so it runs where TensorFlow is not
+installed.  The pipeline side selects the backend as every workflow job does
+(``dlrepro.backend.select``: ``XLA_FLAGS=--xla_gpu_deterministic_ops=true``,
+``XLA_PYTHON_CLIENT_PREALLOCATE=false``) and is fed as the workflow feeds JAX
+(``dlrepro.batches``: index blocks of device copies on a GPU, host batches on the CPU;
+``DLREPRO_JAX_FEED`` or ``--jax-feed`` force one way); the plain side is a plain Keras-on-JAX
+script in the inherited environment (no XLA flag added; ``--deterministic-plain`` adds the
+same deterministic-ops flag, to separate its effect).  The header says for each side whether
+the flag was set.  The GEMM reference is then a jitted float32 ``jnp.matmul`` (2048 x 2048 on
+the CPU, 8192 x 8192 on a GPU), blocked until ready; oneDNN does not apply (``n/a``); with
+``--threads`` below the CPUs available both sides' CPU affinity is narrowed to that many (XLA
+sizes its CPU pool from the affinity).
+
 Per run: the wall and process-CPU seconds of every epoch (differences of time stamps
 taken after each epoch, so whatever the loop does between epochs - checkpoints, data
 copies - is counted), the median over the epochs after the first (the first carries
 tracing and start-up), the final accuracy (validation accuracy where the pipeline
 validates, training accuracy for the 3-D CNN), the peak RSS and, for the CNNs, the
 achieved GFLOP/s (forward + backward = 3 x forward MACs x 2 FLOPs, counted from the layer
-shapes) against a float32 ``tf.matmul`` GEMM (2048 x 2048, median of 5) measured in the
+shapes) against a float32 ``tf.matmul`` GEMM (2048 x 2048, median of 5; JAX: ``jnp.matmul``) measured in the
 same process, per wall second and per CPU second (``of GEMM per CPU-s``: FLOPs per second of
 process CPU time, training vs GEMM, which other load on the machine disturbs much less).  Per model the medians over repetitions go into
 ``results/benchmarks/training.csv`` and ``training.md``.  The estimate of the full default
-reproduction (``config.yaml``: seeds, epochs, splits) scales the per-epoch figures to the
-full training-set sizes when a subset was trained (``--quick``).
+reproduction (``config.yaml``: seeds, epochs, splits), on the backend and device measured,
+scales the per-epoch figures to the full training-set sizes when a subset was trained
+(``--quick``).  The CSV names the backend, its version and the device of every row.
 
 Real data from the shared data directory when present (``../shared/data`` or
 ``$DLREPRO_SHARED_DATA``), else the project's synthetic generators; the table says which.
@@ -63,7 +79,12 @@ ROOT = workloads.ROOT
 DEFAULT_OUT = ROOT / "results" / "benchmarks"
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+BACKENDS = ("tensorflow", "jax")
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
 GEMM_SIZE = 2048
+GEMM_SIZE_GPU = 8192  # JAX on a GPU: 2048^3 takes ~0.1 ms there, too short to time
+#: what the workflow adds to XLA_FLAGS on JAX (dlrepro.backend.JAX_GPU_DETERMINISM)
+XLA_DETERMINISM = "--xla_gpu_deterministic_ops=true"
 COLUMNS = [
     "model",
     "data",
@@ -97,7 +118,12 @@ COLUMNS = [
     "precision",
     "onednn",
     "threads",
+    "backend",
+    "backend_version",
     "device",
+    "plain_xla_deterministic_ops",
+    "pipeline_xla_deterministic_ops",
+    "jax_feed",
 ]
 
 
@@ -160,6 +186,108 @@ def measure_gemm(tf, n: int = GEMM_SIZE, repeats: int = 5) -> tuple[float, float
             cpu.append(time.process_time() - cpu_tic)
     gflop = 2.0 * n**3 / 1e9
     return gflop / statistics.median(wall), gflop / max(statistics.median(cpu), 1e-9)
+
+
+def measure_gemm_jax(n: int = GEMM_SIZE, repeats: int = 5) -> tuple[float, float]:
+    """:func:`measure_gemm` on JAX (no TensorFlow): a jitted float32 ``n x n`` ``jnp.matmul``
+    at JAX's default precision (the one the models train with), each product
+    ``block_until_ready`` (also on a GPU, where the call returns before the work is done)."""
+    import jax
+    import jax.numpy as jnp
+
+    key_a, key_b = jax.random.split(jax.random.PRNGKey(1))
+    a = jax.random.uniform(key_a, (n, n), dtype=jnp.float32)
+    b = jax.random.uniform(key_b, (n, n), dtype=jnp.float32)
+    matmul = jax.jit(jnp.matmul)
+    matmul(a, b).block_until_ready()  # compiles
+    wall, cpu = [], []
+    for i in range(repeats + 1):
+        tic, cpu_tic = time.perf_counter(), time.process_time()
+        matmul(a, b).block_until_ready()
+        if i:
+            wall.append(time.perf_counter() - tic)
+            cpu.append(time.process_time() - cpu_tic)
+    gflop = 2.0 * n**3 / 1e9
+    return gflop / statistics.median(wall), gflop / max(statistics.median(cpu), 1e-9)
+
+
+def xla_deterministic() -> bool:
+    """Whether this process's ``XLA_FLAGS`` turn XLA's deterministic GPU ops on."""
+    return "xla_gpu_deterministic_ops=true" in os.environ.get("XLA_FLAGS", "")
+
+
+def narrow_affinity(threads: int) -> None:
+    """JAX: XLA sizes its CPU thread pool from the CPUs this process may run on, so
+    ``--threads`` below that count narrows the affinity (as ``taskset``; both sides alike)."""
+    if hasattr(os, "sched_getaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        if 0 < threads < len(cpus):
+            os.sched_setaffinity(0, cpus[:threads])
+
+
+def prepare_worker(args) -> None:
+    """Before Keras is imported in a run's process: its backend.  The pipeline side selects it
+    as every workflow job does (``dlrepro.backend.select``: on JAX also the XLA flags); the
+    plain side takes ``KERAS_BACKEND`` alone, as a plain script run with it."""
+    if args.backend == "jax":
+        narrow_affinity(args.threads)
+    if args.side == "pipeline":
+        from dlrepro import backend
+
+        backend.select(args.backend)
+    else:
+        os.environ["KERAS_BACKEND"] = args.backend
+
+
+def _runtime_tensorflow(info: dict) -> dict:
+    """TensorFlow's version, GPUs and oneDNN state (the TensorFlow backend only)."""
+    import tensorflow as tf
+    from tensorflow.python.util import _pywrap_util_port
+
+    gpus = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        gpus.append(details.get("device_name", device.name))
+    return {
+        "backend_version": tf.__version__,
+        "tensorflow": tf.__version__,
+        "gpus": gpus,
+        "device": (f"GPU {gpus[0]}" if len(gpus) == 1 else f"{len(gpus)} x GPU {gpus[0]}")
+        if gpus
+        else f"CPU {info['cpu']}",
+        "onednn_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "onednn_active": bool(_pywrap_util_port.IsMklEnabled()),
+        "xla_deterministic_ops": None,
+    }
+
+
+def _runtime_jax(info: dict) -> dict:
+    """JAX's version and device (``jax.devices()[0]``); oneDNN does not apply."""
+    from importlib import metadata
+
+    import jax
+
+    first = jax.devices()[0]
+    gpus = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+    if first.platform == "gpu":
+        device = f"GPU {first.device_kind}" if len(gpus) == 1 else f"{len(gpus)} x GPU {first.device_kind}"
+    else:
+        device = f"{first.platform.upper()} {info['cpu'] if first.platform == 'cpu' else first.device_kind}"
+    try:
+        jaxlib = metadata.version("jaxlib")
+    except metadata.PackageNotFoundError:
+        jaxlib = None
+    return {
+        "backend_version": jax.__version__,
+        "jaxlib": jaxlib,
+        "gpus": gpus,
+        "device": device,
+        "onednn_env": None,
+        "onednn_active": None,
+        "xla_deterministic_ops": xla_deterministic(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE", "JAX default"),
+    }
 
 
 def _pipeline_fit(work, epochs: int, seed: int, workdir: str, precision: str = "float32"):
@@ -229,23 +357,27 @@ def _pipeline_fit(work, epochs: int, seed: int, workdir: str, precision: str = "
 
 
 def worker(args) -> dict:
-    """One training run in this (fresh) process; returns the figures as a JSON-able dict."""
+    """One training run in this (fresh) process; returns the figures as a JSON-able dict.
+    Call :func:`prepare_worker` first (before anything imports Keras)."""
     import keras
-    import tensorflow as tf
-    from tensorflow.python.util import _pywrap_util_port
 
     from dlrepro import training
 
+    if keras.backend.backend() != args.backend:
+        raise BenchmarkError(f"this run's Keras backend is {keras.backend.backend()}, not {args.backend}")
     info = cpu_info()
-    gpus = []
-    for device in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(device)
-        gpus.append(details.get("device_name", device.name))
+    runtime = _runtime_tensorflow(info) if args.backend == "tensorflow" else _runtime_jax(info)
+    gpus = runtime["gpus"]
     check_precision(args.precision, info["flags"], gpus)
-    training.configure_threads(args.threads)
+    threads = training.configure_threads(args.threads)
     if args.precision != "float32":
         keras.mixed_precision.set_global_policy(args.precision)
     work = workloads.load(args.model, args.samples, args.synthetic)
+    feed = None
+    if args.backend == "jax" and args.side == "pipeline":
+        from dlrepro import batches
+
+        feed = "device" if batches.on_device(work.x) else "host"
     if args.side == "plain":
         from plain_keras import train_workload
 
@@ -276,16 +408,26 @@ def worker(args) -> dict:
         "data": work.data,
         "epoch_flops": workloads.epoch_flops(model, work.n_train, work.n_validation),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
-        "onednn_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-        "onednn_active": bool(_pywrap_util_port.IsMklEnabled()),
-        "threads": args.threads,
+        "threads": threads if args.backend == "jax" else args.threads,
         "precision": args.precision,
-        "tensorflow": tf.__version__,
+        "backend": args.backend,
         "keras": keras.__version__,
-        "gpus": gpus,
+        "jax_feed": feed,
+        "jax_feed_env": os.environ.get("DLREPRO_JAX_FEED"),
+        **runtime,
     }
-    gemm = measure_gemm(tf) if args.model in workloads.CNNS else (None, None)
+    out["gemm_size"] = GEMM_SIZE_GPU if args.backend == "jax" and gpus else GEMM_SIZE
+    gemm = (None, None)
+    if args.model in workloads.CNNS:
+        if args.backend == "jax":
+            gemm = measure_gemm_jax(out["gemm_size"])
+        else:
+            import tensorflow as tf
+
+            gemm = measure_gemm(tf)
     out["gemm_gflops"], out["gemm_cpu_gflops"] = gemm
+    if gpus:  # the GPU's work costs the process next to no CPU time: a ratio without meaning
+        out["gemm_cpu_gflops"] = None
     return out
 
 
@@ -297,6 +439,24 @@ def samples_for(model: str, args) -> int | None:
     if args.samples is not None:
         return args.samples
     return workloads.QUICK_TRAIN[model] if args.quick else None
+
+
+def worker_env(side: str, args, onednn: str) -> dict:
+    """The environment of one run's process: ``KERAS_BACKEND`` for both sides; TensorFlow:
+    ``TF_ENABLE_ONEDNN_OPTS``; JAX: ``--deterministic-plain`` adds the deterministic-ops XLA
+    flag to the plain side's ``XLA_FLAGS``, ``--jax-feed`` sets the pipeline's
+    ``DLREPRO_JAX_FEED`` (the pipeline's own XLA flags come from ``dlrepro.backend.select``)."""
+    env = {**os.environ, "KERAS_BACKEND": args.backend}
+    if args.backend == "tensorflow":
+        env["TF_ENABLE_ONEDNN_OPTS"] = onednn
+        return env
+    if side == "plain" and args.deterministic_plain:
+        flags = env.get("XLA_FLAGS", "")
+        if "xla_gpu_deterministic_ops" not in flags:
+            env["XLA_FLAGS"] = f"{flags} {XLA_DETERMINISM}".strip()
+    if side == "pipeline" and args.jax_feed:
+        env["DLREPRO_JAX_FEED"] = args.jax_feed
+    return env
 
 
 def spawn(side: str, model: str, args, onednn: str) -> dict:
@@ -320,13 +480,15 @@ def spawn(side: str, model: str, args, onednn: str) -> dict:
             str(args.threads),
             "--precision",
             args.precision,
+            "--backend",
+            args.backend,
         ]
         samples = samples_for(model, args)
         if samples is not None:
             command += ["--samples", str(samples)]
         if args.synthetic:
             command.append("--synthetic")
-        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn}
+        env = worker_env(side, args, onednn)
         proc = subprocess.run(command, env=env, capture_output=True, text=True)
         if proc.returncode != 0 or not result_path.exists():
             lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
@@ -384,10 +546,26 @@ def summarise(model: str, runs: list[dict]) -> dict:
     row["reps"] = min(len(plain), len(pipe))
     row["pipeline_timing"] = pipe[0]["timing"]
     row["precision"] = first["precision"]
-    row["onednn"] = f"{first['onednn_env']} ({'on' if first['onednn_active'] else 'off'})"
     row["threads"] = first["threads"]
-    row["device"] = ", ".join(first["gpus"]) or "CPU"
+    row["backend"] = first["backend"]
+    row["backend_version"] = first["backend_version"]
+    row["device"] = first["device"]
+    if first["backend"] == "tensorflow":
+        row["onednn"] = f"{first['onednn_env']} ({'on' if first['onednn_active'] else 'off'})"
+        row["plain_xla_deterministic_ops"] = row["pipeline_xla_deterministic_ops"] = "n/a"
+        row["jax_feed"] = "n/a"
+    else:
+        row["onednn"] = "n/a"
+        for side, side_runs in (("plain", plain), ("pipeline", pipe)):
+            row[f"{side}_xla_deterministic_ops"] = yes_no(r["xla_deterministic_ops"] for r in side_runs)
+        row["jax_feed"] = "/".join(sorted({r["jax_feed"] for r in pipe}))
     return {c: row[c] for c in COLUMNS}
+
+
+def yes_no(values) -> str:
+    """``yes``, ``no`` or (runs that differ) ``mixed``."""
+    values = set(values)
+    return "mixed" if len(values) > 1 else ("yes" if values.pop() else "no")
 
 
 def reproduction_runs(config: dict) -> dict[str, int]:
@@ -432,27 +610,84 @@ def load_average() -> float:
         return math.nan
 
 
-def header_lines(first: dict, sources: dict[str, str], load: tuple[float, float]) -> list[str]:
+def backend_label(first: dict) -> str:
+    """``TensorFlow 2.21.0`` / ``JAX 0.10.2``: the backend a run measured, with its version."""
+    return f"{BACKEND_NAMES[first['backend']]} {first['backend_version']}"
+
+
+def header_lines(
+    first: dict, sources: dict[str, str], load: tuple[float, float], runs: list[dict] | None = None
+) -> list[str]:
     """The machine and software a table was measured with; ``sources``: data per model;
-    ``load``: the 1-minute load average at the start and at the end."""
+    ``load``: the 1-minute load average at the start and at the end; ``runs``: every run
+    (JAX: which side had the deterministic-ops flag, how the pipeline was fed)."""
     info = cpu_info()
-    gpus = ", ".join(first["gpus"]) or "none seen by TensorFlow"
-    return [
-        f"CPU: {info['cpu']} (flags: {', '.join(info['flags']) or 'none of ' + ', '.join(CPU_FLAGS)})",
-        f"TF_ENABLE_ONEDNN_OPTS={first['onednn_env']} (oneDNN {'on' if first['onednn_active'] else 'off'}), "
-        f"threads {first['threads']}, precision {first['precision']}",
+    cpu = f"CPU: {info['cpu']} (flags: {', '.join(info['flags']) or 'none of ' + ', '.join(CPU_FLAGS)})"
+    load_line = (
         f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end, {os.cpu_count()} CPUs "
-        "(other load makes wall times noisy; CPU seconds much less so)",
-        f"TensorFlow {first['tensorflow']}, Keras {first['keras']}, Python {platform.python_version()}; GPU: {gpus}",
-        "data: " + "; ".join(f"{m} {d}" for m, d in sources.items()),
+        "(other load makes wall times noisy; CPU seconds much less so)"
+    )
+    data = "data: " + "; ".join(f"{m} {d}" for m, d in sources.items())
+    if first["backend"] == "tensorflow":
+        gpus = ", ".join(first["gpus"]) or "none seen by TensorFlow"
+        return [
+            cpu,
+            f"TF_ENABLE_ONEDNN_OPTS={first['onednn_env']} (oneDNN {'on' if first['onednn_active'] else 'off'}), "
+            f"threads {first['threads']}, precision {first['precision']}",
+            load_line,
+            f"TensorFlow {first['tensorflow']}, Keras {first['keras']}, Python {platform.python_version()}; GPU: {gpus}",
+            data,
+        ]
+    runs = runs or [first]
+    on_gpu = bool(first["gpus"])
+
+    def flag(side: str) -> str:
+        side_runs = [r for r in runs if r["side"] == side]
+        return yes_no(r["xla_deterministic_ops"] for r in side_runs) if side_runs else "not run"
+
+    feeds = sorted({r["jax_feed"] for r in runs if r["side"] == "pipeline"})
+    env_feed = next((r["jax_feed_env"] for r in runs if r["side"] == "pipeline" and r["jax_feed_env"]), None)
+    preallocate = {r["side"]: r["preallocate"] for r in runs}
+    names = {"device": "index blocks of device copies", "host": "host batches"}
+    feed_text = "/".join(names[f] for f in feeds) or "not run"
+    env_text = (
+        f"DLREPRO_JAX_FEED={env_feed}"
+        if env_feed
+        else "DLREPRO_JAX_FEED unset: device on a GPU, host on the CPU"
+    )
+    lines = [
+        cpu,
+        f"backend JAX {first['backend_version']} (jaxlib {first.get('jaxlib') or '?'}), Keras {first['keras']}, "
+        f"Python {platform.python_version()}; device: {first['device']}; oneDNN: n/a (TensorFlow's)",
+        f"threads {first['threads']} (XLA's CPU pool: the CPUs of the process's affinity), "
+        f"precision {first['precision']}",
+        f"XLA deterministic ops ({XLA_DETERMINISM}): pipeline {flag('pipeline')} (dlrepro.backend.select, "
+        f"as every workflow job), plain {flag('plain')} (a plain script: the inherited XLA_FLAGS; "
+        "--deterministic-plain adds the flag)"
+        + ("" if on_gpu else "; no effect on the CPU (XLA:CPU is deterministic)"),
+        f"pipeline's JAX input (dlrepro.batches): {feed_text} ({env_text}); XLA_PYTHON_CLIENT_PREALLOCATE: "
+        f"pipeline {preallocate.get('pipeline', '-')}, plain {preallocate.get('plain', '-')}",
     ]
+    if any(r.get("gemm_gflops") for r in runs):
+        lines.append(
+            f"GEMM reference: jitted float32 {first['gemm_size']} x {first['gemm_size']} jnp.matmul "
+            "(JAX's default precision), block_until_ready, median of 5"
+            + ("; per CPU-s columns left empty on a GPU" if on_gpu else "")
+        )
+    return [*lines, load_line, data]
 
 
-def estimate_lines(est: dict, threads: int) -> list[str]:
+def estimate_lines(est: dict, threads: int, first: dict | None = None) -> list[str]:
+    """The estimate in words; ``first``: a run (names the backend and device measured)."""
     parts = ", ".join(f"{m} {n} epochs" for m, n in est["epochs"].items())
+    where = f"{threads} threads"
+    if first is not None:
+        where = f"{backend_label(first)}, {first['device']}" + (
+            "" if first["gpus"] else f", {threads} threads"
+        )
     lines = [
         f"Estimated training time of the full default reproduction (config.yaml: {parts}), "
-        f"one job at a time on {threads} threads: pipeline {est['pipeline'] / 3600:.1f} h, "
+        f"one job at a time on {where}: pipeline {est['pipeline'] / 3600:.1f} h, "
         f"plain Keras {est['plain'] / 3600:.1f} h"
     ]
     if est["scaled"]:
@@ -522,7 +757,7 @@ def write_results(rows: list[dict], text: str, out: Path, name: str, columns=COL
 
 def benchmark(args) -> str:
     """Plain vs pipeline for every model (A B A B ...); writes the CSV/Markdown, returns the text."""
-    rows, first, sources, load = [], None, {}, load_average()
+    rows, first, sources, load, every = [], None, {}, load_average(), []
     for model in args.models:
         runs = []
         for rep in range(1, args.reps + 1):
@@ -536,22 +771,24 @@ def benchmark(args) -> str:
                     flush=True,
                 )
         first = first or runs[0]
+        every += runs
         sources[model] = runs[0]["data"]
         rows.append(summarise(model, runs))
     mode = "quick" if args.quick else "full"
     est = estimate(rows, workloads.read_config())
     text = "\n".join(
         [
-            f"# Training benchmark ({mode} mode): pipeline (dlrepro.training.fit) vs plain Keras",
+            f"# Training benchmark ({mode} mode, {backend_label(first)} on {first['device']}): "
+            "pipeline (dlrepro.training.fit) vs plain Keras",
             "",
-            *[f"- {line}" for line in header_lines(first, sources, (load, load_average()))],
+            *[f"- {line}" for line in header_lines(first, sources, (load, load_average()), every)],
             f"- {args.epochs} epochs per run, {args.reps} plain + {args.reps} pipeline runs per model "
             "alternating, per-epoch figures = median of the epochs after the first, median over runs; "
             "ratio = pipeline / plain",
             "",
             markdown_table(rows),
             "",
-            *estimate_lines(est, args.threads),
+            *estimate_lines(est, first["threads"], first),
         ]
     )
     write_results(rows, text, Path(args.out), "training")
@@ -632,6 +869,22 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--synthetic", action="store_true", help="synthetic data even when real data exists")
     parser.add_argument("--compare-onednn", action="store_true", help="plain runs with oneDNN off vs on")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="tensorflow",
+        help="Keras backend of both sides (default tensorflow)",
+    )
+    parser.add_argument(
+        "--deterministic-plain",
+        action="store_true",
+        help=f"JAX: the plain side also gets XLA_FLAGS={XLA_DETERMINISM} (the pipeline always has it)",
+    )
+    parser.add_argument(
+        "--jax-feed",
+        choices=("device", "host"),
+        help="JAX: DLREPRO_JAX_FEED of the pipeline side (default: inherited; unset = device on a GPU, host on the CPU)",
+    )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
     parser.add_argument("--worker", choices=("plain", "pipeline"), help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -646,6 +899,10 @@ def parse_args(argv=None):
         )
     if args.epochs < 1 or args.reps < 1:
         parser.error("--epochs and --reps must be >= 1")
+    if args.backend != "jax" and (args.deterministic_plain or args.jax_feed):
+        parser.error("--deterministic-plain and --jax-feed are for --backend jax")
+    if args.backend != "tensorflow" and args.compare_onednn:
+        parser.error("--compare-onednn compares TensorFlow's oneDNN kernels: not with --backend jax")
     return args
 
 
@@ -654,6 +911,7 @@ def main(argv=None) -> int:
     try:
         if args.worker:
             args.side, args.model = args.worker, args.models[0]
+            prepare_worker(args)  # before Keras is imported
             Path(args.result).write_text(json.dumps(worker(args)))
             return 0
         text = compare_onednn(args) if args.compare_onednn else benchmark(args)

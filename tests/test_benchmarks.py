@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -90,6 +91,67 @@ def test_quick_benchmark_writes_one_row_per_model(tmp_path, capsys):
 def test_unknown_model_is_a_usage_error():
     with pytest.raises(SystemExit):
         bench.parse_args(["--models", "resnet"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--deterministic-plain"])  # a JAX option without --backend jax
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--backend", "jax", "--compare-onednn"])
+
+
+def test_jax_benchmark_runs_without_tensorflow(tmp_path):
+    """--backend jax in a process where ``import tensorflow`` fails and is recorded (the
+    approach of tests/test_backend.py): both sides train on JAX in every run's process
+    (KERAS_BACKEND is not set here: the benchmark sets it), the table and CSV name the
+    backend and device, and nothing tried to import TensorFlow."""
+    pytest.importorskip("jax", reason="JAX is not installed (pip install -r requirements.lock)")
+    from test_backend import jax_env, tf_imports
+
+    env = jax_env(tmp_path)
+    env.pop("KERAS_BACKEND")
+    out = tmp_path / "bench"
+    args = ["--backend", "jax", "--quick", "--models", "perceptron,lenet", "--epochs", "2", "--reps", "1"]
+    args += ["--synthetic", "--samples", "64", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "training.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert tf_imports(tmp_path) == "", tf_imports(tmp_path)[-3000:]
+    printed = done.stdout
+    assert printed.startswith("# Training benchmark (quick mode, JAX ")
+    assert "| perceptron |" in printed and "| lenet |" in printed
+    assert "oneDNN: n/a" in printed and "TF_ENABLE_ONEDNN_OPTS" not in printed
+    assert "XLA deterministic ops (--xla_gpu_deterministic_ops=true): pipeline yes" in printed
+    assert "plain no" in printed or "plain yes" in printed  # yes where the caller's XLA_FLAGS set it
+    assert "GEMM reference: jitted float32" in printed
+    assert "Estimated training time of the full default reproduction" in printed and "on JAX " in printed
+    with open(out / "training.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["model"] for r in rows] == ["perceptron", "lenet"]
+    for row in rows:
+        assert row["backend"] == "jax" and row["backend_version"] and row["onednn"] == "n/a"
+        assert row["device"].startswith(("CPU ", "GPU ")) and row["device"] in printed
+        assert row["pipeline_xla_deterministic_ops"] == "yes" and row["jax_feed"] in ("host", "device")
+        assert row["n_train"] == "64" and row["epochs"] == "2"
+        assert 0.0 <= float(row["plain_accuracy"]) <= 1.0 and 0.0 <= float(row["pipeline_accuracy"]) <= 1.0
+    lenet = rows[1]
+    assert float(lenet["gemm_gflops"]) > 0 and float(lenet["gflops"]) > 0
+
+
+def test_jax_worker_environment():
+    """The plain side gets the deterministic-ops flag only with --deterministic-plain; the
+    pipeline's comes from dlrepro.backend.select in its own process; --jax-feed sets the
+    pipeline's DLREPRO_JAX_FEED; TensorFlow's runs keep TF_ENABLE_ONEDNN_OPTS."""
+    args = bench.parse_args(["--backend", "jax", "--jax-feed", "host"])
+    plain, pipe = bench.worker_env("plain", args, "1"), bench.worker_env("pipeline", args, "1")
+    assert plain["KERAS_BACKEND"] == pipe["KERAS_BACKEND"] == "jax"
+    assert pipe["DLREPRO_JAX_FEED"] == "host"
+    args = bench.parse_args(["--backend", "jax", "--deterministic-plain"])
+    assert "--xla_gpu_deterministic_ops=true" in bench.worker_env("plain", args, "1")["XLA_FLAGS"]
+    tf_env = bench.worker_env("plain", bench.parse_args(["--onednn", "0"]), "0")
+    assert tf_env["KERAS_BACKEND"] == "tensorflow" and tf_env["TF_ENABLE_ONEDNN_OPTS"] == "0"
 
 
 # --------------------------------------------------------------------------- scale benchmark
