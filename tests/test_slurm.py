@@ -25,7 +25,8 @@ local reference. In that one run (fixture ``faulted_run``) every training waits 
 
 and the workflow must still complete with outputs equal to the local run. Two more runs must
 end with one error line before any job is submitted: a profile without the account (refused
-by the site's filter) and a command-line ``--set-resources`` (which would drop GPU routing).
+by the site's filter; the line names the rules of the run and its profile) and a command-line
+``--set-resources`` (which would drop GPU routing).
 Needs root and apt (as in CI) or an installed Slurm; skips with the reason otherwise.
 """
 
@@ -253,7 +254,8 @@ def faulted_run(slurm_available, cluster, tmp_path_factory):
         SNAKEMAKE, *targets, "--profile", str(profile_dir), "--until", *fetch, timeout=600, cwd=workdir
     )
     assert step1.returncode == 0, step1.stderr[-4000:]
-    assert "Slurm pre-flight: 2 distinct job request(s) accepted" in step1.stderr, step1.stderr[-2000:]
+    # the pre-flight asks only for the jobs of the run: the downloads are local rules
+    assert "Slurm pre-flight: no job of this run goes to Slurm" in step1.stderr, step1.stderr[-2000:]
     assert cluster.jobs() == [], "step 1 submitted Slurm jobs"
 
     # step 2: every training waits after epoch 1; drive_faults cancels, time-limits, requeues them
@@ -397,10 +399,15 @@ def _refused_run(cluster, tmp_path, profile_dir, *extra):
 
 @REAL_SLURM
 def test_submission_refused_by_policy_is_one_error_without_retries(cluster, tmp_path):
-    out = _refused_run(cluster, tmp_path, ch.make_test_profile(tmp_path / "p", account=False))
+    profile_dir = ch.make_test_profile(tmp_path / "p", account=False)
+    out = _refused_run(cluster, tmp_path, profile_dir)
     lines = [ln for ln in out.splitlines() if "Slurm refuses" in ln]
     assert len(lines) == 1, out[-3000:]
     assert "job rejected by site policy: no account given" in lines[0] and "fix `slurm_account`" in lines[0]
+    # one MNIST evaluation: the rules of its jobs only, and the profile the run was started with
+    assert lines[0].startswith("Slurm refuses the jobs of evaluate_mnist, train_mnist ("), lines[0]
+    assert f" {profile_dir / 'config.yaml'} (checked with: " in lines[0], lines[0]
+    print(lines[0])
 
 
 @REAL_SLURM
