@@ -23,9 +23,12 @@ local reference. In that one run (fixture ``faulted_run``) every training waits 
 * the Indian Pines training is requeued (``scontrol requeue``, what a preemption with
   PreemptMode=REQUEUE does): the same job id runs again and resumes;
 
-and the workflow must still complete with outputs equal to the local run. Two more runs must
-end with one error line before any job is submitted: a profile without the account (refused
-by the site's filter) and a command-line ``--set-resources`` (which would drop GPU routing).
+and the workflow must still complete with outputs equal to the local run. The cluster's
+accounting is stock (no job comments in sacct): every job's rule is read from its submit line,
+with docs/cluster.md's command. Two more runs must end with one error line before any job is
+submitted: a profile without the account (refused by the site's filter; the line names the
+rules of the run and its profile) and a command-line ``--set-resources`` (which would drop GPU
+routing).
 Needs root and apt (as in CI) or an installed Slurm; skips with the reason otherwise.
 """
 
@@ -45,7 +48,7 @@ from conftest import REPO, SNAKEMAKE, copy_workflow, evaluation_targets
 
 sys.path.insert(0, str(Path(__file__).with_name("slurm")))
 import cluster_helpers as ch  # noqa: E402
-from cluster import START, Cluster, drive_faults, run  # noqa: E402
+from cluster import SACCT_RULES, START, TABLE_FIELDS, Cluster, drive_faults, run  # noqa: E402
 
 PROFILE = REPO / "profiles/slurm/config.yaml"
 SLURM_RUN_TIMEOUT = 900  # s, for the faulted Slurm run
@@ -253,7 +256,8 @@ def faulted_run(slurm_available, cluster, tmp_path_factory):
         SNAKEMAKE, *targets, "--profile", str(profile_dir), "--until", *fetch, timeout=600, cwd=workdir
     )
     assert step1.returncode == 0, step1.stderr[-4000:]
-    assert "Slurm pre-flight: 2 distinct job request(s) accepted" in step1.stderr, step1.stderr[-2000:]
+    # the pre-flight asks only for the jobs of the run: the downloads are local rules
+    assert "Slurm pre-flight: no job of this run goes to Slurm" in step1.stderr, step1.stderr[-2000:]
     assert cluster.jobs() == [], "step 1 submitted Slurm jobs"
 
     # step 2: every training waits after epoch 1; drive_faults cancels, time-limits, requeues them
@@ -273,9 +277,10 @@ def faulted_run(slurm_available, cluster, tmp_path_factory):
             proc.kill()
         proc.log_handle.close()
     seconds = time.monotonic() - t_run
-    table = cluster.sacct(parsable=False)
-    (tmp / "sacct.txt").write_text(table)
-    print(f"sacct of the faulted run ({tmp / 'sacct.txt'}):\n{table}")
+    table = cluster.sacct(TABLE_FIELDS, parsable=False)
+    sacct_rules = cluster.sacct_rules()
+    (tmp / "sacct.txt").write_text(f"{table}\n{sacct_rules}")
+    print(f"sacct of the faulted run ({tmp / 'sacct.txt'}):\n{table}\n{SACCT_RULES}:\n{sacct_rules}")
     return SimpleNamespace(
         workdir=workdir,
         targets=targets,
@@ -284,6 +289,7 @@ def faulted_run(slurm_available, cluster, tmp_path_factory):
         jobs=cluster.jobs(),
         actions=actions,
         sacct=table,
+        sacct_rules=sacct_rules,
         seconds=seconds,
         total=time.monotonic() - tic,
         cluster_up=cluster.up_seconds,
@@ -318,7 +324,7 @@ def test_jobs_go_where_the_site_values_say(faulted_run, rules, profile):
     ran = set()
     for job in faulted_run.jobs:
         rule = job["rule"]
-        assert rule, f"job without a snakemake rule comment: {job}"
+        assert rule, f"job without a snakemake rule in its submit line: {job}"
         assert job["Account"] in accounts, job
         if rule in gpu:
             assert job["Partition"] == sites["gpu"], job
@@ -332,6 +338,23 @@ def test_jobs_go_where_the_site_values_say(faulted_run, rules, profile):
     assert ran - gpu, "no CPU rule ran through Slurm"
     sbatch = [ln for ln in faulted_run.log.splitlines() if "sbatch call:" in ln and "rule_train_mnist" in ln]
     assert sbatch and all("--requeue" in ln and "--signal=TERM@180" in ln for ln in sbatch), sbatch
+
+
+@REAL_SLURM
+def test_every_job_names_its_rule_in_sacct_default_fields(faulted_run, cluster):
+    """A stock site stores no job comment (AccountingStoreFlags unset, like the test cluster)
+    and the job name is the run's id; the submit line, which slurmdbd always stores, names
+    the rule: docs/cluster.md's command prints it for every job."""
+    config = cluster.run("scontrol", "show", "config").stdout
+    assert re.search(r"^AccountingStoreFlags\s*=\s*\(null\)", config, re.M), "not a stock accounting setup"
+    assert faulted_run.jobs and all(j["Comment"] == "" for j in faulted_run.jobs), faulted_run.jobs
+    assert len({j["JobName"] for j in faulted_run.jobs}) == 1, "job name is not the run's id"
+    assert SACCT_RULES in (REPO / "docs/cluster.md").read_text()
+    rows = [ln.split("|") for ln in faulted_run.sacct_rules.splitlines()[1:]]
+    assert [r[0] for r in rows] == [j["JobID"] for j in faulted_run.jobs], faulted_run.sacct_rules
+    for row, job in zip(rows, faulted_run.jobs, strict=True):
+        assert len(row) == 6 and re.fullmatch(rf"rule_{job['rule']}(_wildcards_\S+)?", row[5]), (row, job)
+    assert {j["rule"] for j in faulted_run.jobs} >= {"train_mnist", "evaluate_mnist", "train_sentiment"}
 
 
 @REAL_SLURM
@@ -397,10 +420,15 @@ def _refused_run(cluster, tmp_path, profile_dir, *extra):
 
 @REAL_SLURM
 def test_submission_refused_by_policy_is_one_error_without_retries(cluster, tmp_path):
-    out = _refused_run(cluster, tmp_path, ch.make_test_profile(tmp_path / "p", account=False))
+    profile_dir = ch.make_test_profile(tmp_path / "p", account=False)
+    out = _refused_run(cluster, tmp_path, profile_dir)
     lines = [ln for ln in out.splitlines() if "Slurm refuses" in ln]
     assert len(lines) == 1, out[-3000:]
     assert "job rejected by site policy: no account given" in lines[0] and "fix `slurm_account`" in lines[0]
+    # one MNIST evaluation: the rules of its jobs only, and the profile the run was started with
+    assert lines[0].startswith("Slurm refuses the jobs of evaluate_mnist, train_mnist ("), lines[0]
+    assert f" {profile_dir / 'config.yaml'} (checked with: " in lines[0], lines[0]
+    print(lines[0])
 
 
 @REAL_SLURM

@@ -6,6 +6,7 @@ cancels or requeues a training job while it waits at an epoch (``DLREPRO_FAULT=P
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -16,9 +17,27 @@ START = Path(__file__).with_name("start-slurm.sh")
 # with getaddrinfo(AI_ADDRCONFIG), which finds no IPv4 address when 127.0.0.1 is the only one
 # (glibc ignores exactly that address), and slurmctld dies with "Address family not supported".
 NETNS_SETUP = "ip link set lo up && ip addr add 127.0.0.2/8 dev lo"
+# SubmitLine last: it may contain the delimiter. Comment stays empty on a stock site (the test
+# cluster sets no AccountingStoreFlags): the rule is read from the submit line instead.
 SACCT_FIELDS = (
-    "JobID,JobName%12,Comment%48,Partition,Account,AllocTRES%60,State%14,ExitCode,Elapsed,Timelimit"
+    "JobID,JobName%36,Comment%8,Partition,Account,AllocTRES%60,State%14,ExitCode,Elapsed,Timelimit,SubmitLine"
 )
+# the table printed by tests/test_slurm.py (the rule comes from SACCT_RULES beside it)
+TABLE_FIELDS = "JobID,JobName%36,Comment%8,Partition,Account,AllocTRES%60,State%14,Elapsed,Timelimit"
+# docs/cluster.md: which rule each job ran, from fields every slurmdbd stores (the plugin's job
+# name is the run's id; its `--comment rule_<name>...` is kept only in the submit line)
+SACCT_RULES = (
+    "sacct -X -P -o JobID,Partition,Account,State,Elapsed,SubmitLine"
+    " | sed -E -e '1s/SubmitLine$/Rule/' -e 's/[|]sbatch [^|]* --comment (rule_[^ ]+).*/|\\1/'"
+)
+RULE_COMMENT = re.compile(r"(?:^|\s)--comment[= ]rule_(\S+)")
+
+
+def rule_of(submit_line: str) -> str | None:
+    """The Snakemake rule of a job from its sbatch command line (the plugin's ``--comment
+    rule_<name>[_wildcards_...]``)."""
+    m = RULE_COMMENT.search(submit_line or "")
+    return m.group(1).split("_wildcards_")[0] if m else None
 
 
 def run(cmd, timeout=120, **kw):
@@ -123,17 +142,22 @@ class Cluster:
         return proc.stdout
 
     def jobs(self) -> list[dict]:
-        """One dict per job run (sacct -D), with ``rule`` from the plugin's job comment."""
+        """One dict per job run (sacct -D), with ``rule`` from its submit line (:func:`rule_of`)."""
         names = [f.split("%")[0] for f in SACCT_FIELDS.split(",")]
         rows = []
         for line in self.sacct().splitlines():
-            rec = dict(zip(names, line.split("|"), strict=False))
-            comment = rec.get("Comment", "")
-            rec["rule"] = (
-                comment[len("rule_") :].split("_wildcards_")[0] if comment.startswith("rule_") else None
-            )
+            rec = dict(zip(names, line.split("|", len(names) - 1), strict=False))
+            rec["rule"] = rule_of(rec.get("SubmitLine", ""))
             rows.append(rec)
         return rows
+
+    def sacct_rules(self) -> str:
+        """docs/cluster.md's SACCT_RULES command, for every job run since 2000 (-a -D)."""
+        cmd = SACCT_RULES.replace("sacct -X", "sacct -a -D -S 2000-01-01 -X", 1)
+        proc = self.run("sh", "-c", cmd)
+        if proc.returncode != 0:
+            raise AssertionError(f"{cmd} failed: {proc.stderr}")
+        return proc.stdout
 
     def running_job(self, rule: str) -> str | None:
         proc = self.run("squeue", "-h", "-t", "R", "-o", "%i|%k")

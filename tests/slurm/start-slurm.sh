@@ -15,7 +15,8 @@
 # (a GPU rule that lost its partition fails at submission instead of running on a CPU node)
 # and, when ACCOUNTS is set, every job without an account (as sites like JSC do).
 # Accounting: slurmdbd + MariaDB (WITH_DBD=1, the default: `sacct` works; the accounts ACCOUNTS
-# are created for root and enforced) or none (WITH_DBD=0). Jobs are also recorded by
+# are created for root and enforced; no AccountingStoreFlags, as on a stock site: no job comments
+# in sacct, the submit line is stored) or none (WITH_DBD=0). Jobs are also recorded by
 # jobcomp/filetxt in $SLURM_BASE/log/jobcomp.txt and stay visible to `scontrol show job` and
 # `squeue` for MinJobAge=600 s; the slurmd epilog appends one line per job with its allocation
 # (partition, comment = snakemake rule, SLURM_JOB_GPUS) to $SLURM_BASE/log/jobs.txt.
@@ -147,7 +148,6 @@ Waittime=0
 MinJobAge=600
 Epilog=$SLURM_BASE/epilog.sh
 DefMemPerCPU=512
-AccountingStoreFlags=job_comment
 $overrides
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus Boards=$boards SocketsPerBoard=$sockets CoresPerSocket=$cores ThreadsPerCore=$threads RealMemory=$mem Gres=gpu:$GPU_TYPE:$FAKE_GPUS State=UNKNOWN
 PartitionName=$CPU_PARTITION Nodes=$node Default=YES MaxTime=INFINITE State=UP
