@@ -12,7 +12,8 @@ run in a fresh process, and are evaluated on the 10,000 MNIST test images.
 
 Sides: ``plain`` (benchmarks/plain_keras.py: ``keras.utils.set_random_seed``, one
 ``model.fit(shuffle=True)``), ``plain-deterministic`` (the same with TensorFlow's op
-determinism, as the pipeline runs), ``pipeline`` (``dlrepro.training.fit`` as the training
+determinism, or on JAX (``KERAS_BACKEND=jax``) XLA's deterministic GPU ops, as the pipeline
+runs), ``pipeline`` (``dlrepro.training.fit`` as the training
 scripts call it).  Prints one line per run and a table (mean ± sample std over seeds), headed by
 the CPU model, backend, versions and load; the runs alternate sides (A B A B).
 """
@@ -110,7 +111,10 @@ def spawn(side: str, args, seed: int) -> dict:
             "--threads",
             str(args.threads),
         ]
-        proc = subprocess.run(command, capture_output=True, text=True)
+        env = dict(os.environ)
+        if side == "plain-deterministic" and env.get("KERAS_BACKEND") == "jax":  # as dlrepro.backend sets it
+            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_gpu_deterministic_ops=true").strip()
+        proc = subprocess.run(command, capture_output=True, text=True, env=env)
         if proc.returncode or not out.exists():
             tail = [line for line in proc.stderr.splitlines() if line.strip()][-3:]
             raise SystemExit(f"accuracy_gap: {side} seed {seed} failed: {' | '.join(tail)}")

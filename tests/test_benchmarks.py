@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -189,3 +190,34 @@ def test_scale_benchmark_preprocessing_stages_on_a_tiny_scene(tmp_path):
     rows = list(csv.DictReader(open(out / "scale_quick.csv")))
     assert [r["stage"] for r in rows] == ["generate", "convert", "normalise", "index"]
     assert all(float(r["rss_mib"]) > 10 for r in rows)  # each child's own ru_maxrss (a Python process)
+
+
+@pytest.mark.realdata
+def test_accuracy_gap_compares_plain_and_pipeline_on_the_test_images(shared_data):
+    if not (shared_data / "mnist" / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("no MNIST test images in the shared data")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "accuracy_gap.py"),
+            "--model",
+            "perceptron",
+            "--epochs",
+            "1",
+            "--seeds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DLREPRO_SHARED_DATA": str(shared_data)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [
+        line
+        for line in done.stdout.splitlines()
+        if line.startswith("| plain |") or line.startswith("| pipeline |")
+    ]
+    assert len(rows) == 2, done.stdout
+    for row in rows:  # one epoch of the perceptron on the real digits is far above chance
+        test = float(row.split("|")[3])
+        assert 80.0 < test < 100.0, row
