@@ -289,7 +289,7 @@ def run_child(argv: list[str], result: Path) -> dict:
 
 
 def machine() -> dict:
-    from training import cpu_info  # benchmarks/training.py
+    from bench_worker import cpu_info  # benchmarks/bench_worker.py
 
     info = cpu_info()
     return {

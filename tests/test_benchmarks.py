@@ -14,6 +14,8 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+import bench_report as report  # noqa: E402
+import bench_worker  # noqa: E402
 import training as bench  # noqa: E402
 import workloads  # noqa: E402
 
@@ -31,12 +33,12 @@ def test_forward_macs_of_lenet_match_the_layer_arithmetic():
 
 def test_reproduction_epochs_follow_the_config():
     config = workloads.read_config()
-    runs = bench.reproduction_runs(config)
+    runs = report.reproduction_runs(config)
     seeds = len(config["seeds"])
     assert runs["mlp"] == seeds * sum(config["mnist"]["models"]["mlp"]["epochs"])
     ip = config["indian_pines"]
     assert runs["cnn3d"] == seeds * len(ip["splits"]) * ip["epochs"]
-    capped = bench.reproduction_runs({**config, "max_epochs": 2})
+    capped = report.reproduction_runs({**config, "max_epochs": 2})
     assert capped["cnn3d"] == seeds * len(ip["splits"]) * 2
 
 
@@ -45,18 +47,18 @@ def test_estimate_sums_epochs_times_full_size_seconds():
     rows = [
         {"model": "cnn3d", "full_scale": 2.0, "plain_full_s_per_epoch": 1.0, "pipeline_full_s_per_epoch": 3.0}
     ]
-    est = bench.estimate(rows, config)
-    n = bench.reproduction_runs(config)["cnn3d"]
+    est = report.estimate(rows, config)
+    n = report.reproduction_runs(config)["cnn3d"]
     assert est["plain"] == pytest.approx(n * 1.0) and est["pipeline"] == pytest.approx(n * 3.0)
     assert est["scaled"] and "lstm" in est["missing"] and "cnn3d" not in est["missing"]
 
 
 def test_mixed_float16_is_refused_without_a_gpu():
     with pytest.raises(bench.BenchmarkError, match="mixed_float16 needs a GPU"):
-        bench.check_precision("mixed_float16", ["avx2"], [])
+        bench_worker.check_precision("mixed_float16", ["avx2"], [])
     with pytest.raises(bench.BenchmarkError, match="avx512_bf16"):
-        bench.check_precision("mixed_bfloat16", ["avx2"], [])
-    bench.check_precision("mixed_bfloat16", ["avx2", "avx512_bf16"], [])
+        bench_worker.check_precision("mixed_bfloat16", ["avx2"], [])
+    bench_worker.check_precision("mixed_bfloat16", ["avx2", "avx512_bf16"], [])
 
 
 def test_quick_benchmark_writes_one_row_per_model(tmp_path, capsys):
