@@ -44,7 +44,7 @@ def worker(side: str, model: str, epochs: int, seed: int, threads: int) -> dict:
     import keras
     import numpy as np
 
-    from dlrepro import mnist, training
+    from dlrepro import mnist
 
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -56,20 +56,11 @@ def worker(side: str, model: str, epochs: int, seed: int, threads: int) -> dict:
     work = workloads.load(model)
     tic = time.perf_counter()
     if side == "pipeline":
+        from bench_worker import pipeline_fit  # dlrepro.training.fit as the training scripts call it
+
         with tempfile.TemporaryDirectory(prefix="gap-") as workdir:
-            trained, history = training.fit(
-                work.build,
-                work.x,
-                work.y,
-                validation_data=work.validation,
-                epochs=epochs,
-                batch_size=work.batch_size,
-                seed=seed,
-                workdir=workdir,
-                fingerprint={"benchmark": model},
-                **training.training_options(workloads.read_config().get("training")),
-            )
-        val = float(history[-1]["val_accuracy"])
+            trained, _, _, logs, _ = pipeline_fit(work, epochs, seed, workdir)
+        val = float(logs["val_accuracy"][-1])
     else:
         from plain_keras import train_workload
 

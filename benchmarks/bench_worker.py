@@ -205,7 +205,7 @@ def _runtime_jax(info: dict) -> dict:
     }
 
 
-def _pipeline_fit(work, epochs: int, seed: int, workdir: str, precision: str = "float32"):
+def pipeline_fit(work, epochs: int, seed: int, workdir: str, precision: str = "float32"):
     """``dlrepro.training.fit`` as the train scripts call it; per-epoch (wall, CPU) stamps."""
     import inspect
     import logging
@@ -306,7 +306,7 @@ def worker(args) -> dict:
         )
     else:
         with tempfile.TemporaryDirectory(prefix="bench-fit-") as workdir:
-            model, wall, cpu, logs, how = _pipeline_fit(work, args.epochs, args.seed, workdir, args.precision)
+            model, wall, cpu, logs, how = pipeline_fit(work, args.epochs, args.seed, workdir, args.precision)
     accuracy_key = "val_accuracy" if "val_accuracy" in logs else "accuracy"
     out = {
         "side": args.side,

@@ -1,3 +1,4 @@
+import json
 import os
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from dlrepro.hyperspectral.scenes import (  # noqa: E402
     check_scene_config,
     get_scene,
 )
+from dlrepro.mnist.sources import PARTS  # noqa: E402
 from dlrepro.names import EXPERIMENTS, MNIST_MODELS  # noqa: E402
 from dlrepro.report.comparison import other_table  # noqa: E402
 from dlrepro.tables import config_hash  # noqa: E402
@@ -153,8 +155,6 @@ def get_mnist_histories():
 
 def get_mnist_part(wildcards):
     """Raw IDX files of one MNIST part (train or test)."""
-    from dlrepro.mnist.sources import PARTS
-
     images, labels = PARTS[wildcards.part]
     return {
         "images": f"resources/mnist/{images}",
@@ -282,8 +282,6 @@ def get_sentiment_predictions(wildcards):
     """The Kaggle submission, only when the download rule obtained testdata.txt
     (decided after the checkpoint fetch_si650 ran): lecture split (else the first
     configured one), first seed."""
-    import json
-
     if not config["sentiment"]["predict_testdata"]:
         return []
     manifest = checkpoints.fetch_si650.get().output.manifest

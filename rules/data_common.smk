@@ -2,6 +2,8 @@
 # data can be had (snakemake --lint wants functions apart from rules; the same split as
 # rules/sweeps_common.smk). See rules/data.smk for the story.
 
+import json
+
 
 def get_fetch_params(dataset, options=None, source=None):
     """Parameters of a dataset's download job; source (when given) replaces the configured one."""
@@ -83,8 +85,6 @@ def is_probed(dataset):
 def get_data_status(dataset, field="available"):
     """The status of a dataset with `field` (available / raw) decided: known at parse time,
     else read from the data_status checkpoint (which Snakemake runs first)."""
-    import json
-
     status = get_known_status(dataset)
     if status[field] is not None:
         return status
@@ -158,8 +158,6 @@ def get_data_report_params(wildcards):
 
 
 def _manifest_of(dataset, status):
-    import json
-
     directory = f"resources/{dataset}"
     if status.get("raw") == "stand-in":
         directory = STAND_IN_DIR.format(dataset=dataset)
@@ -179,8 +177,6 @@ WHAT_DATA = {
 
 def data_summary():
     """Lines saying, per enabled experiment, what its tables were computed from."""
-    import json
-
     lines = []
     for experiment, dataset in EXPERIMENT_DATASETS.items():
         name = REPORT_CATEGORIES[experiment]
