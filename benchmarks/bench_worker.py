@@ -7,7 +7,8 @@ trains one model once and returns its figures as a JSON-able dict.
 Per run: the wall and process-CPU seconds of every epoch (differences of time stamps
 taken after each epoch, so whatever the loop does between epochs - checkpoints, data
 copies - is counted), the final accuracy (validation accuracy where the pipeline
-validates, training accuracy for the 3-D CNN), the peak RSS and, for the CNNs, a float32
+validates, training accuracy for the 3-D CNN), a SHA-256 of the final weights (two runs with
+equal digests trained identical weights), the peak RSS and, for the CNNs, a float32
 ``tf.matmul`` GEMM (2048 x 2048, median of 5) measured in the same process, per wall second
 and per CPU second.  The runtime (backend version, device, oneDNN state, XLA flags) is
 recorded with the figures.
@@ -25,6 +26,7 @@ import os
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # before TensorFlow is imported (as training.py)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import hashlib  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
@@ -271,6 +273,15 @@ def pipeline_fit(work, epochs: int, seed: int, workdir: str, precision: str = "f
     return model, wall, cpu, logs, how
 
 
+def weights_digest(model) -> str:
+    """SHA-256 of the model's weights (float bytes in order): equal digests, identical weights."""
+    digest = hashlib.sha256()
+    for w in model.get_weights():
+        digest.update(str(w.shape).encode())
+        digest.update(w.tobytes())
+    return digest.hexdigest()
+
+
 def worker(args) -> dict:
     """One training run in this (fresh) process; returns the figures as a JSON-able dict.
     Call :func:`prepare_worker` first (before anything imports Keras)."""
@@ -316,6 +327,7 @@ def worker(args) -> dict:
         "timing": how,
         "accuracy": float(logs[accuracy_key][-1]),
         "accuracy_on": "validation" if accuracy_key == "val_accuracy" else "train",
+        "weights_sha256": weights_digest(model),
         "n_train": work.n_train,
         "n_validation": work.n_validation,
         "batch_size": work.batch_size,

@@ -14,8 +14,11 @@
 #   GPU_CHECK_CONFIG   more --config items, separated by ";" (e.g. "max_epochs=3;seeds=[1]")
 #   GPU_CHECK_TIMEOUT  seconds after which Snakemake is interrupted (SIGINT: it stops its
 #                      jobs) and what exists is collected; default: no limit
-#   GPU_CHECK_GRACE    seconds Snakemake gets to stop after a signal before its process
-#                      group is killed (default 20)
+#   GPU_CHECK_DEADLINE a time (seconds since the epoch) by which the script must be done:
+#                      Snakemake is interrupted in time to stop and to collect (lowers
+#                      GPU_CHECK_TIMEOUT; the time of the install and pre-flight counts)
+#   GPU_CHECK_GRACE    seconds Snakemake gets to stop after a signal (a timeout's or the
+#                      script's) before its process group is killed (default 20)
 #   GPU_CHECK_FRESH=1  delete results/ logs/ resources/ benchmarks/*/ .snakemake/ first
 #   GPU_CHECK_BENCH    options of benchmarks/training.py (e.g. "--models lenet,cnn3d --epochs 5"):
 #                      after the main job, run it with --backend jax (the pipeline against
@@ -249,8 +252,21 @@ CMD=("${SNAKEMAKE[@]}" --cores all)
 IFS=";" read -r -a EXTRA <<<"${GPU_CHECK_CONFIG:-}"
 CMD+=(--config "data_mirror=$MIRROR" 'training={backend: jax}' "${EXTRA[@]}")
 say "command: ${CMD[*]}"
+# GPU_CHECK_DEADLINE: stop Snakemake in time (its grace and 15 s to collect) to be done by then
+if [ -n "${GPU_CHECK_DEADLINE:-}" ]; then
+  until_deadline=$((GPU_CHECK_DEADLINE - $(date +%s) - ${GPU_CHECK_GRACE:-20} - 15))
+  if [ "$until_deadline" -le 0 ]; then
+    STATUS="not started: no time left before GPU_CHECK_DEADLINE"
+    RC=124
+    collect
+    exit "$RC"
+  fi
+  if [ -z "${GPU_CHECK_TIMEOUT:-}" ] || [ "$GPU_CHECK_TIMEOUT" -gt "$until_deadline" ]; then
+    GPU_CHECK_TIMEOUT=$until_deadline
+  fi
+fi
 TIMEOUT=()
-[ -n "${GPU_CHECK_TIMEOUT:-}" ] && TIMEOUT=(timeout --signal=INT --kill-after=60 "$GPU_CHECK_TIMEOUT")
+[ -n "${GPU_CHECK_TIMEOUT:-}" ] && TIMEOUT=(timeout --signal=INT --kill-after="${GPU_CHECK_GRACE:-20}" "$GPU_CHECK_TIMEOUT")
 t0=$(date +%s.%N)
 setsid "${TIMEOUT[@]}" "${CMD[@]}" </dev/null >"$WORK/snakemake.log" 2>&1 &
 SMK_PID=$!

@@ -8,7 +8,8 @@
 # Trains again, through Snakemake (--forcerun), LeNet seed 1, the SI650 LSTM (lecture split,
 # seed 1) and the Indian Pines 3-D CNN (random split, seed 1); kills the MLP (20 epochs,
 # seed 1) after epoch 10 and resumes it. Prints one line per model: identical, or the
-# largest absolute weight difference. Puts the first models back afterwards.
+# largest absolute weight difference. Puts the first models back afterwards (with their time
+# stamps, so the main job's evaluations stay up to date).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PROFILE=${1:-profiles/gpu}
@@ -26,7 +27,7 @@ done
 SAME=(${present[@]+"${present[@]}"})
 [ -f "$KILLED" ] || { echo "gpu_determinism: $KILLED missing (run the main job first)" >&2; exit 2; }
 for m in ${SAME[@]+"${SAME[@]}"} "$KILLED"; do
-  mkdir -p "$SAVE/$(dirname "$m")" && cp "$m" "$SAVE/$m"
+  mkdir -p "$SAVE/$(dirname "$m")" && cp -p "$m" "$SAVE/$m"
 done
 sm() { snakemake --profile "$PROFILE" ${CONFIG[@]+--config "${CONFIG[@]}"} --nolock "$@"; }
 t0=$(date +%s)
@@ -52,3 +53,6 @@ for path in paths:
     same = all(np.array_equal(a, b) for a, b in zip(first, again))
     print(f"{path}: {'identical weights' if same else f'weights differ, max |diff| {diff:.3g}'}")
 PY
+rc=$?
+for m in ${SAME[@]+"${SAME[@]}"} "$KILLED"; do cp -p "$SAVE/$m" "$m"; done
+exit "$rc"

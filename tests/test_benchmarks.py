@@ -223,3 +223,69 @@ def test_accuracy_gap_compares_plain_and_pipeline_on_the_test_images(shared_data
     for row in rows:  # one epoch of the perceptron on the real digits is far above chance
         test = float(row.split("|")[3])
         assert 80.0 < test < 100.0, row
+
+
+def test_xla_flags_benchmark_same_seed_same_weights_on_the_cpu(tmp_path):
+    """benchmarks/xla_flags.py: every run is the pipeline in a fresh process under its
+    variant's XLA_FLAGS; on the CPU (XLA:CPU is deterministic, the flags are for GPUs) the same
+    seed gives the same weights in every run and under every variant."""
+    pytest.importorskip("jax", reason="JAX is not installed (pip install -r requirements.lock)")
+    from test_backend import jax_env
+
+    out = tmp_path / "flags"
+    args = ["--models", "mlp", "--variants", "deterministic,none", "--epochs", "2", "--reps", "2"]
+    args += ["--samples", "64", "--synthetic", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "xla_flags.py"), *args],
+        env=jax_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("# XLA determinism flags: the pipeline on JAX ")
+    assert len([line for line in done.stderr.splitlines() if line.startswith("  mlp ")]) == 4
+    with open(out / "xla_flags.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["model"], r["variant"]) for r in rows] == [("mlp", "deterministic"), ("mlp", "none")]
+    assert rows[0]["xla_flags"] == "--xla_gpu_deterministic_ops=true"
+    assert rows[1]["xla_flags"] == "--xla_gpu_deterministic_ops=false"
+    for row in rows:
+        assert row["runs"] == "2" and row["identical"] == "yes" and row["as_first_variant"] == "yes"
+        assert float(row["s_per_epoch"]) > 0 and float(row["first_epoch_s"]) > 0
+    assert (out / "xla_flags.md").read_text().strip() == done.stdout.strip()
+
+
+def test_gpu_scripts_parse():
+    """The GPU session's shell scripts are valid bash (they run on a machine CI does not have)."""
+    for script in ("gpu_check.sh", "gpu_session.sh", "gpu_determinism.sh", "gpu_wheels.sh", "gpu_data.sh"):
+        done = subprocess.run(["bash", "-n", str(BENCHMARKS / script)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{script}: {done.stderr}"
+
+
+def test_gpu_session_starts_only_what_its_budget_holds(tmp_path):
+    """benchmarks/gpu_session.sh without a GPU or wheels: a stage that needs more time than is
+    left is not started, a stage after main without main's install says so, an unknown stage
+    is named; exit status 3 (some left) and session.txt in $OUT. Stages finished in an earlier
+    call (markers) are skipped: exit status 0."""
+    state, out = tmp_path / "state", tmp_path / "out"
+    env = dict(os.environ, GPU_SESSION_STATE=str(state), OUT=str(out), GPU_SESSION_BUDGET="40")
+    env.update(GPU_SESSION_STAGES="main flags bogus", GPU_CHECK_SITE=str(tmp_path / "no-site"))
+    script = str(BENCHMARKS / "gpu_session.sh")
+    done = subprocess.run(
+        ["bash", script, str(tmp_path / "no-wheels")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    lines = (out / "session.txt").read_text().splitlines()
+    assert lines[0].startswith("=== gpu_session: ") and "budget 40 s" in lines[0]
+    assert any(line.startswith("--- main: not started (") and "needs 60)" in line for line in lines), lines
+    assert any(line.startswith("--- flags: not started (needs ") for line in lines), lines
+    assert "--- bogus: unknown stage (main, determinism, flags, gap)" in lines
+    assert lines[-1].startswith("=== gpu_session: ") and lines[-1].endswith("done: ")
+    for stage in ("main", "flags"):
+        (state / f"{stage}.done").touch()
+    env.update(GPU_SESSION_STAGES="main flags")
+    again = subprocess.run(["bash", script], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "--- main: done in an earlier call" in again.stdout
+    assert "--- flags: done in an earlier call" in again.stdout
