@@ -77,7 +77,6 @@ run_stage() {
 }
 
 IFS=";" read -r -a CONFIG <<<"${GPU_SESSION_CONFIG:-}"
-CONFIG=(${CONFIG[@]+"${CONFIG[@]}"})
 read -r -a FLAGS <<<"${GPU_SESSION_FLAGS:---models cnn3d,lenet --epochs 10 --reps 2}"
 read -r -a GAP <<<"${GPU_SESSION_GAP:---model lenet --seeds 1,2,3 --sides plain,plain-deterministic,pipeline}"
 pending=0
